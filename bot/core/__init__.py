@@ -1,0 +1,1 @@
+"""The transport-free core: everything a channel needs, with no I/O of its own but storage."""

@@ -1,0 +1,82 @@
+"""What channels hand to the core and what the core hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Channel = Literal["telegram", "zalo", "console"]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point shared by a user."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a user did: typed text, shared a location, or pressed a button.
+
+    `user_key` is the channel's own user id as a string (Zalo ids exceed 2**53).
+    `locale_hint` is the platform's language code, used until the user picks a language.
+    """
+
+    channel: Channel
+    user_key: str
+    text: str | None = None
+    location: Location | None = None
+    button: str | None = None
+    locale_hint: str | None = None
+    message_id: int | None = None
+    chat_key: str | None = None
+
+    @property
+    def address(self) -> str:
+        """The `channel:user` key used everywhere a person is identified."""
+        return f"{self.channel}:{self.user_key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered under a reply; `data` comes back as `Incoming.button`.
+
+    `kind="location"` asks the platform for the user's location where it can (Telegram's
+    reply-keyboard location button); elsewhere it is offered as an ordinary option.
+    """
+
+    label: str
+    data: str
+    kind: Literal["callback", "location", "url"] = "callback"
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file to send (an Excel export, say)."""
+
+    filename: str
+    content: bytes
+    caption: str = ""
+
+
+@dataclass(slots=True)
+class Reply:
+    """One message back to the user.
+
+    `buttons` is a list of rows. `delete_after` asks the channel to remove the message after
+    that many seconds (the neutral /xoa confirmation). `delete_messages` lists message ids of
+    the conversation the channel should try to delete first (Telegram's 48 h window).
+    `track` says whether the sent message's id is kept so `/xoa` can delete it later.
+    """
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    location: Location | None = None
+    document: Document | None = None
+    delete_after: float | None = None
+    delete_messages: list[int] = field(default_factory=list)
+    track: bool = True
+    html: bool = False

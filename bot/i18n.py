@@ -1,0 +1,82 @@
+"""Translations through Babel gettext catalogs, with the locale held per update.
+
+Message ids are English; `locales/vi` holds the Vietnamese (the default language) and a
+test keeps it complete. Use `_("Hello, {name}!").format(name=...)` — never an f-string inside
+`_()`, or the catalog cannot find it. Strings built before the locale is known are marked
+with `N_()` and translated later with `_()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.support import NullTranslations, Translations
+
+from bot import PROJECT_ROOT
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+DOMAIN = "messages"
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+
+_current: ContextVar[str] = ContextVar("bot_locale", default=DEFAULT_LANGUAGE)
+
+
+def normalize_language(code: str | None) -> str:
+    """Map a platform language code (`vi`, `en-US`, `fr`...) to a supported language."""
+    if not code:
+        return DEFAULT_LANGUAGE
+    try:
+        lang = Locale.parse(code.replace("-", "_")).language
+    except (ValueError, TypeError):
+        return DEFAULT_LANGUAGE
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@cache
+def translations(lang: str, directory: Path = LOCALES_DIR) -> NullTranslations:
+    """Load the compiled catalog for `lang` (an empty one when it is missing)."""
+    return Translations.load(str(directory), [lang], DOMAIN)
+
+
+def current_language() -> str:
+    """The language of the update being handled."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def use_language(lang: str) -> Iterator[None]:
+    """Translate with `lang` inside the block."""
+    token = _current.set(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def set_language(lang: str) -> None:
+    """Set the language for the rest of the current task."""
+    _current.set(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def gettext(message: str) -> str:
+    """Translate `message` into the current language."""
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """Translate with a plural form chosen by `n`."""
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark `message` for extraction without translating it yet."""
+    return message
+
+
+_ = gettext
