@@ -1,0 +1,489 @@
+"""Load and validate the editable content in `content/` (YAML).
+
+Errors name the file, the entry and the field, so an editor can fix a typo without reading
+code. Everything citizen-facing carries `vi` and `en` text and a `source`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot import PROJECT_ROOT
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+DEFAULT_CONTENT_DIR = PROJECT_ROOT / "content"
+SERVICE_CODES = ("shelter", "medical", "counseling", "legal", "referral", "essentials")
+UNIT_KINDS = ("tinh", "huyen", "thanhpho", "thixa", "xa", "phuong", "thitran")
+#: Kinds whose units file reports (the commune level).
+REPORTING_KINDS = frozenset({"xa", "phuong", "thitran"})
+HOTLINE_TAGS = frozenset({"emergency", "child", "injury", "fire", "disaster", "shelter", "local"})
+TOPIC_ACTIONS = frozenset({"find_place", "hotlines"})
+_CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+class ContentError(ValueError):
+    """A content file is missing, malformed or incomplete."""
+
+
+@dataclass(frozen=True, slots=True)
+class Localized:
+    """A text in every supported language."""
+
+    vi: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        """The text in `lang`, falling back to Vietnamese when that one is empty."""
+        text = self.en if lang == "en" else self.vi
+        return text or self.vi
+
+    def __bool__(self) -> bool:
+        return bool(self.vi or self.en)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One FAQ topic; its `id` is a contract with the department's statistics."""
+
+    id: str
+    title: Localized
+    answer: Localized
+    source: str
+    questions: Mapping[str, tuple[str, ...]]
+    keywords: Mapping[str, tuple[str, ...]]
+    related: tuple[str, ...] = ()
+    action: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hotline:
+    """A phone line the bot may give out."""
+
+    id: str
+    number: str
+    name: Localized
+    hours: Localized
+    free: bool
+    source: str
+    tags: frozenset[str] = frozenset()
+    note: Localized = Localized("", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """An administrative unit (province, district, commune or ward)."""
+
+    code: str
+    name: str
+    kind: str
+    parent: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def reports(self) -> bool:
+        """Whether this unit files activity reports (commune level)."""
+        return self.kind in REPORTING_KINDS
+
+    def full_name(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """'Xã Thất Khê' / 'Thất Khê commune'."""
+        vi_prefix = {
+            "tinh": "Tỉnh",
+            "huyen": "Huyện",
+            "thanhpho": "Thành phố",
+            "thixa": "Thị xã",
+            "xa": "Xã",
+            "phuong": "Phường",
+            "thitran": "Thị trấn",
+        }
+        en_suffix = {
+            "tinh": "province",
+            "huyen": "district",
+            "thanhpho": "city",
+            "thixa": "town",
+            "xa": "commune",
+            "phuong": "ward",
+            "thitran": "township",
+        }
+        if lang == "en":
+            return f"{self.name} {en_suffix[self.kind]}"
+        return f"{vi_prefix[self.kind]} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A trusted address (Địa chỉ tin cậy – nhà tạm lánh)."""
+
+    id: str
+    name: Localized
+    unit: str
+    address: Localized
+    lat: float
+    lon: float
+    phone: str | None = None
+    hours: Localized | None = None
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Per-deployment settings an editor fills in (agency name, local hotlines)."""
+
+    province: Localized
+    agency: Localized
+    local_hotlines: tuple[Hotline, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Everything loaded from the content directory."""
+
+    topics: dict[str, Topic]
+    hotlines: tuple[Hotline, ...]
+    units: dict[str, Unit]
+    places: tuple[Place, ...]
+    places_sample: bool
+    deployment: Deployment
+    directory: Path = field(default=DEFAULT_CONTENT_DIR)
+
+    def all_hotlines(self) -> tuple[Hotline, ...]:
+        """National hotlines followed by the deployment's local ones."""
+        return self.hotlines + self.deployment.local_hotlines
+
+    def hotline(self, hotline_id: str) -> Hotline | None:
+        """The hotline with that id, if any."""
+        return next((h for h in self.all_hotlines() if h.id == hotline_id), None)
+
+    def reporting_units(self) -> list[Unit]:
+        """Units that file reports, in file order."""
+        return [u for u in self.units.values() if u.reports]
+
+    def with_places(self, places: Iterable[Place], *, sample: bool) -> Content:
+        """A copy with another place list (the imported official one)."""
+        return Content(
+            topics=self.topics,
+            hotlines=self.hotlines,
+            units=self.units,
+            places=tuple(places),
+            places_sample=sample,
+            deployment=self.deployment,
+            directory=self.directory,
+        )
+
+
+# --- reading helpers -------------------------------------------------------------------------
+
+
+class _Where:
+    """Names a place in a content file for error messages."""
+
+    def __init__(self, path: Path, entry: str = "") -> None:
+        self.path = path
+        self.entry = entry
+
+    def at(self, entry: str) -> _Where:
+        return _Where(self.path, entry)
+
+    def error(self, field_name: str, problem: str) -> ContentError:
+        where = f"{self.path.name}"
+        if self.entry:
+            where += f", entry {self.entry}"
+        if field_name:
+            where += f", field '{field_name}'"
+        return ContentError(f"{where}: {problem}")
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file, turning every failure into a ContentError naming the file."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise ContentError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ContentError(f"{path.name}: not valid YAML ({exc})") from exc
+
+
+def _mapping(value: Any, where: _Where, field_name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise where.error(field_name, "must be a mapping")
+    return value
+
+
+def _list(value: Any, where: _Where, field_name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise where.error(field_name, "must be a list")
+    return value
+
+
+def _str(entry: Mapping[str, Any], key: str, where: _Where, *, required: bool = True) -> str:
+    value = entry.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str | int) or (required and not str(value).strip()):
+        raise where.error(key, "must be a non-empty text")
+    return str(value).strip()
+
+
+def _localized(
+    entry: Mapping[str, Any], key: str, where: _Where, *, required: bool = True
+) -> Localized:
+    raw = entry.get(key)
+    if raw is None and not required:
+        return Localized("", "")
+    texts = _mapping(raw, where, key)
+    values = {}
+    for lang in LANGUAGES:
+        text = texts.get(lang)
+        if text is None and not required:
+            text = ""
+        if not isinstance(text, str) or (required and not text.strip()):
+            raise where.error(f"{key}.{lang}", "must be a non-empty text")
+        values[lang] = text.strip()
+    return Localized(**values)
+
+
+def _phrases(
+    entry: Mapping[str, Any], key: str, where: _Where, minimum: int
+) -> dict[str, tuple[str, ...]]:
+    raw = _mapping(entry.get(key) or {}, where, key)
+    out: dict[str, tuple[str, ...]] = {}
+    for lang in LANGUAGES:
+        items = _list(raw.get(lang) or [], where, f"{key}.{lang}")
+        if not all(isinstance(i, str) and i.strip() for i in items):
+            raise where.error(f"{key}.{lang}", "every item must be a non-empty text")
+        if len(items) < minimum:
+            raise where.error(f"{key}.{lang}", f"needs at least {minimum} entries")
+        out[lang] = tuple(i.strip() for i in items)
+    return out
+
+
+def _coordinate(entry: Mapping[str, Any], key: str, where: _Where, lo: float, hi: float) -> float:
+    value = entry.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise where.error(key, "must be a number")
+    if not lo <= float(value) <= hi:
+        raise where.error(key, f"{value} is outside {lo}..{hi}")
+    return float(value)
+
+
+# --- the files ---------------------------------------------------------------------------------
+
+
+def load_topics(path: Path) -> dict[str, Topic]:
+    """Read `faq.yaml`."""
+    where = _Where(path)
+    data = _mapping(read_yaml(path), where, "")
+    topics: dict[str, Topic] = {}
+    for index, raw in enumerate(_list(data.get("topics"), where, "topics")):
+        entry = _mapping(raw, where.at(f"#{index + 1}"), "")
+        topic_id = _str(entry, "id", where.at(f"#{index + 1}"))
+        w = where.at(topic_id)
+        if topic_id in topics:
+            raise w.error("id", "duplicate topic id")
+        action = entry.get("action")
+        if action is not None and action not in TOPIC_ACTIONS:
+            raise w.error("action", f"must be one of {sorted(TOPIC_ACTIONS)}")
+        related = tuple(_list(entry.get("related") or [], w, "related"))
+        topics[topic_id] = Topic(
+            id=topic_id,
+            title=_localized(entry, "title", w),
+            answer=_localized(entry, "answer", w),
+            source=_str(entry, "source", w),
+            questions=_phrases(entry, "questions", w, minimum=1),
+            keywords=_phrases(entry, "keywords", w, minimum=0),
+            related=tuple(str(r) for r in related),
+            action=action,
+        )
+    for topic in topics.values():
+        for rel in topic.related:
+            if rel not in topics:
+                raise where.at(topic.id).error("related", f"unknown topic id '{rel}'")
+    return topics
+
+
+def parse_hotline(entry: Mapping[str, Any], where: _Where) -> Hotline:
+    """Validate one hotline entry."""
+    hotline_id = _str(entry, "id", where)
+    w = where.at(hotline_id)
+    number = _str(entry, "number", w)
+    if not all(ch.isdigit() or ch in " .+-" for ch in number):
+        raise w.error("number", "may contain only digits, spaces, '.', '+' and '-'")
+    tags = frozenset(str(t) for t in _list(entry.get("tags") or [], w, "tags"))
+    if unknown := tags - HOTLINE_TAGS:
+        raise w.error("tags", f"unknown tags {sorted(unknown)}; use {sorted(HOTLINE_TAGS)}")
+    free = entry.get("free")
+    if not isinstance(free, bool):
+        raise w.error("free", "must be true or false")
+    return Hotline(
+        id=hotline_id,
+        number=number,
+        name=_localized(entry, "name", w),
+        hours=_localized(entry, "hours", w),
+        free=free,
+        source=_str(entry, "source", w),
+        tags=tags,
+        note=_localized(entry, "note", w, required=False),
+    )
+
+
+def load_hotlines(path: Path) -> tuple[Hotline, ...]:
+    """Read `hotlines.yaml`."""
+    where = _Where(path)
+    data = _mapping(read_yaml(path), where, "")
+    items = [
+        parse_hotline(_mapping(raw, where, "hotlines"), where)
+        for raw in _list(data.get("hotlines"), where, "hotlines")
+    ]
+    _unique((h.id for h in items), where, "id")
+    return tuple(items)
+
+
+def load_units(path: Path) -> dict[str, Unit]:
+    """Read `units.yaml`; parents must exist and the hierarchy must have no cycle."""
+    where = _Where(path)
+    data = _mapping(read_yaml(path), where, "")
+    units: dict[str, Unit] = {}
+    for raw in _list(data.get("units"), where, "units"):
+        entry = _mapping(raw, where, "units")
+        code = _str(entry, "code", where)
+        w = where.at(code)
+        if code in units:
+            raise w.error("code", "duplicate unit code")
+        if (
+            not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in code)
+            or code != code.lower()
+        ):
+            raise w.error("code", "must be lower-case ASCII letters, digits and '-'")
+        kind = _str(entry, "kind", w)
+        if kind not in UNIT_KINDS:
+            raise w.error("kind", f"must be one of {list(UNIT_KINDS)}")
+        lat = lon = None
+        if entry.get("lat") is not None or entry.get("lon") is not None:
+            lat = _coordinate(entry, "lat", w, 8.0, 23.5)
+            lon = _coordinate(entry, "lon", w, 102.0, 110.0)
+        parent = entry.get("parent")
+        units[code] = Unit(
+            code=code,
+            name=_str(entry, "name", w),
+            kind=kind,
+            parent=str(parent) if parent else None,
+            lat=lat,
+            lon=lon,
+        )
+    for unit in units.values():
+        seen = {unit.code}
+        parent = unit.parent
+        while parent:
+            if parent not in units:
+                raise where.at(unit.code).error("parent", f"unknown unit code '{parent}'")
+            if parent in seen:
+                raise where.at(unit.code).error("parent", "the hierarchy has a cycle")
+            seen.add(parent)
+            parent = units[parent].parent
+    return units
+
+
+def parse_place(entry: Mapping[str, Any], where: _Where, units: Mapping[str, Unit]) -> Place:
+    """Validate one trusted address (shared by places.yaml and the importer)."""
+    place_id = _str(entry, "id", where)
+    w = where.at(place_id)
+    unit = _str(entry, "unit", w)
+    if unit not in units:
+        raise w.error("unit", f"unknown unit code '{unit}' (see units.yaml)")
+    phone = entry.get("phone")
+    if phone is not None:
+        phone = str(phone).strip()
+        if not valid_phone(phone):
+            raise w.error("phone", f"'{phone}' is not a Vietnamese phone number")
+    services = tuple(str(s) for s in _list(entry.get("services") or [], w, "services"))
+    if unknown := set(services) - set(SERVICE_CODES):
+        raise w.error("services", f"unknown {sorted(unknown)}; use {list(SERVICE_CODES)}")
+    hours = _localized(entry, "hours", w, required=False) if entry.get("hours") else None
+    return Place(
+        id=place_id,
+        name=_localized(entry, "name", w),
+        unit=unit,
+        address=_localized(entry, "address", w),
+        lat=_coordinate(entry, "lat", w, 8.0, 23.5),
+        lon=_coordinate(entry, "lon", w, 102.0, 110.0),
+        phone=phone or None,
+        hours=hours or None,
+        services=services,
+    )
+
+
+def valid_phone(phone: str) -> bool:
+    """A Vietnamese number: 3-digit short codes, 1800/1900 lines, or 9–11 digit numbers."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if any(not (ch.isdigit() or ch in " .+-()") for ch in phone):
+        return False
+    if phone.strip().startswith("+"):
+        return digits.startswith("84") and 10 <= len(digits) <= 12
+    if len(digits) == 3:
+        return True
+    if digits.startswith(("1800", "1900")):
+        return 8 <= len(digits) <= 10
+    return digits.startswith("0") and 10 <= len(digits) <= 11
+
+
+def load_places(path: Path, units: Mapping[str, Unit]) -> tuple[tuple[Place, ...], bool]:
+    """Read `places.yaml`: the places and whether they are sample data."""
+    where = _Where(path)
+    data = _mapping(read_yaml(path), where, "")
+    sample = data.get("sample", False)
+    if not isinstance(sample, bool):
+        raise where.error("sample", "must be true or false")
+    places = tuple(
+        parse_place(_mapping(raw, where, "places"), where, units)
+        for raw in _list(data.get("places") or [], where, "places")
+    )
+    _unique((p.id for p in places), where, "id")
+    return places, sample
+
+
+def load_deployment(path: Path) -> Deployment:
+    """Read `deployment.yaml` (optional; empty agency and no local hotline by default)."""
+    where = _Where(path)
+    if not path.exists():
+        return Deployment(province=Localized("", ""), agency=Localized("", ""))
+    data = _mapping(read_yaml(path) or {}, where, "")
+    local = tuple(
+        parse_hotline(_mapping(raw, where, "local_hotlines"), where)
+        for raw in _list(data.get("local_hotlines") or [], where, "local_hotlines")
+    )
+    return Deployment(
+        province=_localized(data, "province", where, required=False),
+        agency=_localized(data, "agency", where, required=False),
+        local_hotlines=local,
+    )
+
+
+def _unique(ids: Iterable[str], where: _Where, field_name: str) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise where.at(item).error(field_name, "duplicate id")
+        seen.add(item)
+
+
+def load_content(directory: Path = DEFAULT_CONTENT_DIR) -> Content:
+    """Load and cross-check every content file in `directory`."""
+    units = load_units(directory / "units.yaml")
+    places, sample = load_places(directory / "places.yaml", units)
+    return Content(
+        topics=load_topics(directory / "faq.yaml"),
+        hotlines=load_hotlines(directory / "hotlines.yaml"),
+        units=units,
+        places=places,
+        places_sample=sample,
+        deployment=load_deployment(directory / "deployment.yaml"),
+        directory=directory,
+    )
