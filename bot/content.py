@@ -181,15 +181,15 @@ class Content:
 # --- reading helpers -------------------------------------------------------------------------
 
 
-class _Where:
+class Where:
     """Names a place in a content file for error messages."""
 
     def __init__(self, path: Path, entry: str = "") -> None:
         self.path = path
         self.entry = entry
 
-    def at(self, entry: str) -> _Where:
-        return _Where(self.path, entry)
+    def at(self, entry: str) -> Where:
+        return Where(self.path, entry)
 
     def error(self, field_name: str, problem: str) -> ContentError:
         where = f"{self.path.name}"
@@ -211,19 +211,19 @@ def read_yaml(path: Path) -> Any:
         raise ContentError(f"{path.name}: not valid YAML ({exc})") from exc
 
 
-def _mapping(value: Any, where: _Where, field_name: str) -> Mapping[str, Any]:
+def _mapping(value: Any, where: Where, field_name: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise where.error(field_name, "must be a mapping")
     return value
 
 
-def _list(value: Any, where: _Where, field_name: str) -> list[Any]:
+def _list(value: Any, where: Where, field_name: str) -> list[Any]:
     if not isinstance(value, list):
         raise where.error(field_name, "must be a list")
     return value
 
 
-def _str(entry: Mapping[str, Any], key: str, where: _Where, *, required: bool = True) -> str:
+def _str(entry: Mapping[str, Any], key: str, where: Where, *, required: bool = True) -> str:
     value = entry.get(key)
     if value is None and not required:
         return ""
@@ -233,7 +233,7 @@ def _str(entry: Mapping[str, Any], key: str, where: _Where, *, required: bool = 
 
 
 def _localized(
-    entry: Mapping[str, Any], key: str, where: _Where, *, required: bool = True
+    entry: Mapping[str, Any], key: str, where: Where, *, required: bool = True
 ) -> Localized:
     raw = entry.get(key)
     if raw is None and not required:
@@ -251,7 +251,7 @@ def _localized(
 
 
 def _phrases(
-    entry: Mapping[str, Any], key: str, where: _Where, minimum: int
+    entry: Mapping[str, Any], key: str, where: Where, minimum: int
 ) -> dict[str, tuple[str, ...]]:
     raw = _mapping(entry.get(key) or {}, where, key)
     out: dict[str, tuple[str, ...]] = {}
@@ -265,7 +265,7 @@ def _phrases(
     return out
 
 
-def _coordinate(entry: Mapping[str, Any], key: str, where: _Where, lo: float, hi: float) -> float:
+def _coordinate(entry: Mapping[str, Any], key: str, where: Where, lo: float, hi: float) -> float:
     value = entry.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise where.error(key, "must be a number")
@@ -279,7 +279,7 @@ def _coordinate(entry: Mapping[str, Any], key: str, where: _Where, lo: float, hi
 
 def load_topics(path: Path) -> dict[str, Topic]:
     """Read `faq.yaml`."""
-    where = _Where(path)
+    where = Where(path)
     data = _mapping(read_yaml(path), where, "")
     topics: dict[str, Topic] = {}
     for index, raw in enumerate(_list(data.get("topics"), where, "topics")):
@@ -309,7 +309,7 @@ def load_topics(path: Path) -> dict[str, Topic]:
     return topics
 
 
-def parse_hotline(entry: Mapping[str, Any], where: _Where) -> Hotline:
+def parse_hotline(entry: Mapping[str, Any], where: Where) -> Hotline:
     """Validate one hotline entry."""
     hotline_id = _str(entry, "id", where)
     w = where.at(hotline_id)
@@ -336,7 +336,7 @@ def parse_hotline(entry: Mapping[str, Any], where: _Where) -> Hotline:
 
 def load_hotlines(path: Path) -> tuple[Hotline, ...]:
     """Read `hotlines.yaml`."""
-    where = _Where(path)
+    where = Where(path)
     data = _mapping(read_yaml(path), where, "")
     items = [
         parse_hotline(_mapping(raw, where, "hotlines"), where)
@@ -348,7 +348,7 @@ def load_hotlines(path: Path) -> tuple[Hotline, ...]:
 
 def load_units(path: Path) -> dict[str, Unit]:
     """Read `units.yaml`; parents must exist and the hierarchy must have no cycle."""
-    where = _Where(path)
+    where = Where(path)
     data = _mapping(read_yaml(path), where, "")
     units: dict[str, Unit] = {}
     for raw in _list(data.get("units"), where, "units"):
@@ -391,7 +391,7 @@ def load_units(path: Path) -> dict[str, Unit]:
     return units
 
 
-def parse_place(entry: Mapping[str, Any], where: _Where, units: Mapping[str, Unit]) -> Place:
+def parse_place(entry: Mapping[str, Any], where: Where, units: Mapping[str, Unit]) -> Place:
     """Validate one trusted address (shared by places.yaml and the importer)."""
     place_id = _str(entry, "id", where)
     w = where.at(place_id)
@@ -436,7 +436,7 @@ def valid_phone(phone: str) -> bool:
 
 def load_places(path: Path, units: Mapping[str, Unit]) -> tuple[tuple[Place, ...], bool]:
     """Read `places.yaml`: the places and whether they are sample data."""
-    where = _Where(path)
+    where = Where(path)
     data = _mapping(read_yaml(path), where, "")
     sample = data.get("sample", False)
     if not isinstance(sample, bool):
@@ -451,7 +451,7 @@ def load_places(path: Path, units: Mapping[str, Unit]) -> tuple[tuple[Place, ...
 
 def load_deployment(path: Path) -> Deployment:
     """Read `deployment.yaml` (optional; empty agency and no local hotline by default)."""
-    where = _Where(path)
+    where = Where(path)
     if not path.exists():
         return Deployment(province=Localized("", ""), agency=Localized("", ""))
     data = _mapping(read_yaml(path) or {}, where, "")
@@ -466,7 +466,7 @@ def load_deployment(path: Path) -> Deployment:
     )
 
 
-def _unique(ids: Iterable[str], where: _Where, field_name: str) -> None:
+def _unique(ids: Iterable[str], where: Where, field_name: str) -> None:
     seen: set[str] = set()
     for item in ids:
         if item in seen:

@@ -1,0 +1,1 @@
+"""Channel adapters: translate platform updates into `Incoming` and `Reply` into platform calls."""

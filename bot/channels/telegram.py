@@ -1,0 +1,306 @@
+"""The Telegram channel on python-telegram-bot 22: long polling, or a webhook with a secret.
+
+Different chats are handled concurrently (bounded), one chat's updates strictly in order, so
+a report dialog never sees its messages race (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+
+from bot.core.app import Runtime
+from bot.core.engine import Engine
+from bot.core.types import Button, Incoming, Location, Reply
+
+logger = logging.getLogger(__name__)
+
+#: Chats handled at once. Measured on these machines (DESIGN.md §5): 16–32 is the sweet spot.
+CONCURRENCY = 32
+#: Telegram lets a bot delete up to 100 messages in one deleteMessages call.
+DELETE_BATCH = 100
+
+COMMANDS = {
+    "vi": [
+        ("start", "Bắt đầu, menu chính"),
+        ("duongdaynong", "Các đường dây nóng"),
+        ("diachi", "Địa chỉ tin cậy gần tôi"),
+        ("ngonngu", "Đổi ngôn ngữ (Tiếng Việt / English)"),
+        ("dangky", "Nhận tin chiến dịch"),
+        ("huy", "Ngừng nhận tin chiến dịch"),
+        ("xoa", "Xóa cuộc trò chuyện"),
+    ],
+    "en": [
+        ("start", "Start, main menu"),
+        ("hotlines", "Hotlines"),
+        ("places", "Trusted address near me"),
+        ("lang", "Switch language"),
+        ("subscribe", "Receive campaign news"),
+        ("unsubscribe", "Stop campaign news"),
+        ("delete", "Erase this chat"),
+    ],
+}
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Bounded concurrency across chats, strict order within a chat."""
+
+    def __init__(self, max_concurrent_updates: int = CONCURRENCY) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run `coroutine` after every earlier update of the same chat."""
+        key = _chat_key(update)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self._locks.pop(key, None)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _chat_key(update: object) -> int:
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        if update.effective_user is not None:
+            return update.effective_user.id
+    return 0
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """Translate a Telegram update into an `Incoming` (None for what the bot ignores)."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return None  # groups and channels are out of scope: the bot is a private helper
+    base = {
+        "channel": "telegram",
+        "user_key": str(user.id),
+        "locale_hint": user.language_code,
+        "chat_key": str(chat.id),
+    }
+    if update.callback_query is not None:
+        return Incoming(**base, button=update.callback_query.data or "")  # type: ignore[arg-type]
+    message = update.message
+    if message is None:
+        return None
+    if message.location is not None:
+        loc = Location(message.location.latitude, message.location.longitude)
+        return Incoming(**base, location=loc, message_id=message.message_id)  # type: ignore[arg-type]
+    text = message.text or message.caption
+    if text is None:
+        # A sticker, photo or voice note: answer with the menu rather than silence.
+        text = ""
+    return Incoming(**base, text=text, message_id=message.message_id)  # type: ignore[arg-type]
+
+
+def inline_markup(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for the callback and URL buttons of a reply."""
+    rows = []
+    for row in buttons:
+        cells = []
+        for b in row:
+            if b.kind == "url" and b.url:
+                cells.append(InlineKeyboardButton(b.label, url=b.url))
+            elif b.kind == "callback":
+                # Telegram caps callback data at 64 bytes; ours are short prefixed ids.
+                cells.append(InlineKeyboardButton(b.label, callback_data=b.data[:64]))
+        if cells:
+            rows.append(cells)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramChannel:
+    """Sends replies through a PTB bot and feeds updates to the engine."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], engine: Engine):
+        self.app = application
+        self.engine = engine
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle one update: de-duplicate, answer buttons, run the engine, send the replies."""
+        engine = self.engine
+        if not await engine.store.first_time(
+            "telegram", str(update.update_id), engine.clock.now()
+        ):
+            logger.info("duplicate update %s ignored", update.update_id)
+            return
+        if update.callback_query is not None:
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer()
+        inc = to_incoming(update)
+        if inc is None or update.effective_chat is None:
+            return
+        replies = await engine.handle(inc)
+        chat_id = update.effective_chat.id
+        sent_ids: list[int] = []
+        for reply in replies:
+            sent_ids.extend(await self.send(chat_id, reply, lang=inc.locale_hint))
+        await engine.sent(inc, str(chat_id), sent_ids)
+
+    async def send(self, chat_id: int, reply: Reply, lang: str | None = None) -> list[int]:
+        """Send one reply; return the ids of the messages it produced that should be kept."""
+        bot = self.app.bot
+        if reply.delete_messages:
+            await self._delete(chat_id, reply.delete_messages)
+        sent: list[Message] = []
+        if reply.document is not None:
+            sent.append(
+                await bot.send_document(
+                    chat_id,
+                    document=reply.document.content,
+                    filename=reply.document.filename,
+                    caption=reply.document.caption or reply.text or None,
+                )
+            )
+        elif reply.text:
+            sent.append(
+                await bot.send_message(
+                    chat_id,
+                    reply.text,
+                    reply_markup=inline_markup(reply.buttons),
+                    disable_web_page_preview=True,
+                )
+            )
+        if reply.location is not None:
+            sent.append(await bot.send_location(chat_id, reply.location.lat, reply.location.lon))
+        location_buttons = [b for row in reply.buttons for b in row if b.kind == "location"]
+        if location_buttons:
+            # A location request lives on a reply keyboard, which cannot share a message with
+            # the inline buttons: it comes as a short second message.
+            keyboard = ReplyKeyboardMarkup(
+                [[KeyboardButton(location_buttons[0].label, request_location=True)]],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+            )
+            sent.append(await bot.send_message(chat_id, "👇", reply_markup=keyboard))
+        if reply.delete_after is not None:
+            ids = [m.message_id for m in sent]
+            self._later(self._delete_after(chat_id, ids, reply.delete_after))
+        return [m.message_id for m in sent] if reply.track else []
+
+    async def _delete(self, chat_id: int, message_ids: list[int]) -> None:
+        for start in range(0, len(message_ids), DELETE_BATCH):
+            batch = message_ids[start : start + DELETE_BATCH]
+            try:
+                await self.app.bot.delete_messages(chat_id, batch)
+            except (BadRequest, Forbidden):
+                # Too old (48 h) or already gone: nothing more we can do for those.
+                logger.info("some messages in chat could not be deleted")
+
+    async def _delete_after(self, chat_id: int, message_ids: list[int], delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._delete(chat_id, message_ids)
+
+    def _later(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def set_commands(self) -> None:
+        """Publish the command menu in Vietnamese (default) and English."""
+        for lang, items in COMMANDS.items():
+            commands = [BotCommand(name, desc) for name, desc in items]
+            await self.app.bot.set_my_commands(
+                commands, language_code=None if lang == "vi" else lang
+            )
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    logger.error("unhandled error in a Telegram handler", exc_info=context.error)
+
+
+def build_application(
+    rt: Runtime,
+) -> tuple[Application[Any, Any, Any, Any, Any, Any], TelegramChannel]:
+    """The PTB application for this runtime, wired to the engine (tests build the same one)."""
+    s = rt.settings
+    application = (
+        ApplicationBuilder()
+        .token(s.telegram_token)
+        .base_url(s.telegram_api_base_url)
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENCY))
+        .connection_pool_size(CONCURRENCY + 8)
+        .get_updates_connection_pool_size(2)
+        .build()
+    )
+    channel = TelegramChannel(application, rt.engine)
+    application.add_handler(TypeHandler(Update, channel.on_update))
+    application.add_error_handler(_on_error)
+    return application, channel
+
+
+async def serve_telegram(rt: Runtime, stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set (or SIGINT/SIGTERM): long polling, or the configured webhook."""
+    application, channel = build_application(rt)
+    stop = stop or _stop_on_signals()
+    s = rt.settings
+    async with application:
+        me = await application.bot.get_me()
+        rt.engine.bot_username = me.username or rt.engine.bot_username
+        with contextlib.suppress(TelegramError):
+            await channel.set_commands()
+        await application.start()
+        assert application.updater is not None
+        if s.telegram_webhook_url:
+            host, port = s.telegram_webhook_listen
+            path = urlsplit(s.telegram_webhook_url).path.lstrip("/")
+            await application.updater.start_webhook(
+                listen=host,
+                port=port,
+                url_path=path,
+                webhook_url=s.telegram_webhook_url,
+                secret_token=str(s.telegram_webhook_secret),
+                allowed_updates=["message", "callback_query"],
+            )
+            logger.info("Telegram webhook listening on %s:%s", host, port)
+        else:
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=10, allowed_updates=["message", "callback_query"]
+            )
+            logger.info("Telegram long polling started as @%s", me.username)
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,170 @@
+"""The command line: `bdg-bot` and `python -m bot` (DESIGN.md §3.1)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.content import ContentError
+from bot.core.app import open_runtime
+from bot.core.types import Incoming
+from bot.i18n import use_language
+from bot.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger("bot")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Request URLs carry the bot token: keep the HTTP libraries quiet below WARNING.
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    """Chat in the terminal."""
+    from bot.channels.console import run_console
+
+    async with open_runtime(settings) as rt:
+        await run_console(rt.engine, user=args.user)
+    return 0
+
+
+async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve on the configured channels (console when none is configured)."""
+    channel = args.channel
+    if channel == "auto":
+        channel = "telegram" if settings.telegram_token else "console"
+    if channel == "console":
+        logging.getLogger().setLevel(logging.WARNING)
+        return await cmd_console(settings, argparse.Namespace(user="local"))
+    if channel == "telegram":
+        if not settings.telegram_token:
+            print("TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+            return 2
+        from bot.channels.telegram import serve_telegram
+
+        async with open_runtime(settings) as rt:
+            await serve_telegram(rt)
+        return 0
+    print(f"channel {channel} is not available yet", file=sys.stderr)
+    return 2
+
+
+async def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Print how the bot answers TEXT as a citizen."""
+    from bot.channels.console import render
+    from bot.core.safety import assess
+
+    text = " ".join(args.text)
+    async with open_runtime(settings) as rt:
+        # A throw-away user that is never stored, answering in the language asked for.
+        await rt.store.set_language("console:ask", args.lang, rt.clock.now())
+        replies = await rt.engine.handle(Incoming("console", "ask", text=text))
+        await rt.store.forget_user("console:ask")
+        with use_language(args.lang):
+            reply_text = "\n\n".join(render(r) for r in replies)
+        match = rt.engine.matcher.match(text)
+        emergency = assess(text).emergency
+    if args.json:
+        out = {
+            "topic": None if emergency else match.topic,
+            "score": match.score,
+            "emergency": emergency,
+            "reply": reply_text,
+        }
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(reply_text)
+    return 0
+
+
+async def cmd_units(settings: Settings, args: argparse.Namespace) -> int:
+    """List the administrative units with codes."""
+    from bot.content import load_units
+
+    units = load_units(settings.content_dir / "units.yaml")
+    for unit in units.values():
+        parent = f"  (in {unit.parent})" if unit.parent else ""
+        print(f"{unit.code:<20} {unit.full_name('vi')}{parent}")
+    return 0
+
+
+async def cmd_places(settings: Settings, args: argparse.Namespace) -> int:
+    """Import or list the trusted addresses."""
+    from bot.core.places_import import ImportFailed, import_places
+
+    async with open_runtime(settings) as rt:
+        if args.places_command == "import":
+            try:
+                result = await import_places(rt.store, Path(args.file), rt.content, rt.clock.now())
+            except ImportFailed as exc:
+                print(f"Import rejected, nothing changed ({len(exc.problems)} problem(s)):")
+                for problem in exc.problems:
+                    print(f"  - {problem}")
+                return 1
+            print(f"Imported {result.count} trusted addresses from {result.source}.")
+            return 0
+        label = "sample data (places.yaml)" if rt.content.places_sample else "imported list"
+        print(f"{len(rt.content.places)} trusted addresses — {label}")
+        for p in rt.content.places:
+            phone = p.phone or "-"
+            print(f"{p.id:<28} {p.unit:<16} {p.lat:.4f},{p.lon:.4f}  {phone:<14} {p.name.vi}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "run": cmd_run,
+    "console": cmd_console,
+    "ask": cmd_ask,
+    "units": cmd_units,
+    "places": cmd_places,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    p = argparse.ArgumentParser(prog="bdg-bot", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve (Telegram if its token is set, else console)")
+    run.add_argument("--channel", choices=["auto", "telegram", "zalo", "console"], default="auto")
+    console = sub.add_parser("console", help="chat with the bot in the terminal")
+    console.add_argument("--user", default="local", help="console user id (for admin tests)")
+    ask = sub.add_parser("ask", help="how the bot answers TEXT as a citizen")
+    ask.add_argument("--lang", choices=["vi", "en"], default="vi")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("text", nargs="+")
+    units = sub.add_parser("units", help="administrative units")
+    units.add_argument("units_command", choices=["list"])
+    places = sub.add_parser("places", help="trusted addresses")
+    places_sub = places.add_subparsers(dest="places_command", required=True)
+    imp = places_sub.add_parser("import", help="load the official list (csv or xlsx)")
+    imp.add_argument("file")
+    places_sub.add_parser("list", help="show the current list")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `bdg-bot`."""
+    args = parser().parse_args(argv)
+    _setup_logging()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(COMMANDS[args.command](settings, args))
+    except ContentError as exc:
+        print(f"content error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

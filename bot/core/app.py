@@ -1,0 +1,55 @@
+"""Wires the engine: every feature registered in ONE place, in the order that matters."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
+from bot.content import Content, load_content
+from bot.core import citizen
+from bot.core.engine import Engine
+from bot.core.places_import import apply_imported_places
+from bot.settings import Settings
+from bot.storage import Store
+
+
+def build_engine(settings: Settings, store: Store, content: Content, clock: Clock) -> Engine:
+    """Create the engine and register every feature on it."""
+    engine = Engine(
+        content=content,
+        store=store,
+        clock=clock,
+        admins=settings.admins,
+        bot_username=settings.telegram_bot_username,
+    )
+    # Citizens: commands, buttons, locations, the emergency reply and the FAQ fallback.
+    citizen.register(engine)
+    return engine
+
+
+@dataclass
+class Runtime:
+    """What a running bot (or one CLI command) holds open."""
+
+    settings: Settings
+    store: Store
+    content: Content
+    clock: Clock
+    engine: Engine
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    """Open the database, load the content, build the engine; close everything after."""
+    clock = clock or SystemClock(settings.tz)
+    content = load_content(settings.content_dir)
+    store = await Store.open(settings.db_path)
+    try:
+        content = await apply_imported_places(store, content)
+        await store.purge_expired(clock.now())
+        engine = build_engine(settings, store, content, clock)
+        yield Runtime(settings, store, content, clock, engine)
+    finally:
+        await store.close()
