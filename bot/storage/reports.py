@@ -1,0 +1,252 @@
+"""Storage of officers, invites and versioned reports (SQL for the reporting feature)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.storage import Store, _iso
+
+
+class InviteError(Exception):
+    """An invite code that cannot be used; `reason` is unknown, used or expired."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotAllowed(Exception):
+    """The officer may not do this for that unit."""
+
+
+class DraftGone(Exception):
+    """The draft to confirm no longer exists (already confirmed, cancelled or expired)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Officer:
+    """A registered commune officer."""
+
+    address: str
+    unit_code: str
+    registered_at: datetime
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """A one-time registration code for a unit."""
+
+    code: str
+    unit_code: str
+    expires_at: datetime
+    used_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One confirmed version of a unit's report for a period."""
+
+    id: int
+    unit_code: str
+    period_id: str
+    version: int
+    values: dict[str, int]
+    officer: str
+    created_at: datetime
+    late: bool
+
+
+def _report(row: object) -> Report:
+    r = row  # aiosqlite.Row
+    return Report(
+        id=int(r["id"]),  # type: ignore[index]
+        unit_code=r["unit_code"],  # type: ignore[index]
+        period_id=r["period_id"],  # type: ignore[index]
+        version=int(r["version"]),  # type: ignore[index]
+        values={k: int(v) for k, v in json.loads(r["vals"]).items()},  # type: ignore[index]
+        officer=r["officer"],  # type: ignore[index]
+        created_at=datetime.fromisoformat(r["created_at"]),  # type: ignore[index]
+        late=bool(r["late"]),  # type: ignore[index]
+    )
+
+
+class ReportStore:
+    """Officers, invites and reports over the shared `Store` connection."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # --- invites and officers --------------------------------------------------------------
+
+    async def create_invite(
+        self, code: str, unit_code: str, expires_at: datetime, created_by: str, now: datetime
+    ) -> None:
+        """Store a new one-time invite."""
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT INTO invites (code, unit_code, created_at, expires_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (code, unit_code, _iso(now), _iso(expires_at), created_by),
+            )
+
+    async def redeem_invite(self, code: str, address: str, now: datetime) -> Officer:
+        """Register `address` as an officer of the invite's unit; the code is then spent."""
+        async with self.store.transaction() as db:
+            async with db.execute(
+                "SELECT unit_code, expires_at, used_by FROM invites WHERE code = ?", (code,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise InviteError("unknown")
+            if row["used_by"] is not None:
+                raise InviteError("used")
+            if datetime.fromisoformat(row["expires_at"]) < now:
+                raise InviteError("expired")
+            await db.execute(
+                "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
+                (_iso(now), address, code),
+            )
+            await db.execute(
+                "INSERT INTO officers (address, unit_code, registered_at, invite_code) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
+                "unit_code = excluded.unit_code, registered_at = excluded.registered_at, "
+                "invite_code = excluded.invite_code, revoked_at = NULL",
+                (address, row["unit_code"], _iso(now), code),
+            )
+            return Officer(address, row["unit_code"], now, True)
+
+    async def officer(self, address: str) -> Officer | None:
+        """The active officer registration of `address`, if any."""
+        row = await self.store.fetchone(
+            "SELECT address, unit_code, registered_at, revoked_at FROM officers "
+            "WHERE address = ? AND revoked_at IS NULL",
+            (address,),
+        )
+        if row is None:
+            return None
+        return Officer(row[0], row[1], datetime.fromisoformat(row[2]), True)
+
+    async def officers(self, unit_code: str | None = None) -> list[Officer]:
+        """Every officer (active and revoked), optionally of one unit."""
+        rows = await self.store.fetchall(
+            "SELECT address, unit_code, registered_at, revoked_at FROM officers "
+            "WHERE (? IS NULL OR unit_code = ?) ORDER BY unit_code, registered_at",
+            (unit_code, unit_code),
+        )
+        return [Officer(r[0], r[1], datetime.fromisoformat(r[2]), r[3] is None) for r in rows]
+
+    async def revoke_officer(self, address: str, now: datetime) -> bool:
+        """Revoke an officer; False when there was no active one."""
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE officers SET revoked_at = ? WHERE address = ? AND revoked_at IS NULL",
+                (_iso(now), address),
+            )
+            return cur.rowcount == 1
+
+    # --- reports -------------------------------------------------------------------------------
+
+    async def save_report(
+        self,
+        *,
+        officer: str,
+        unit_code: str,
+        period_id: str,
+        values: dict[str, int],
+        late: bool,
+        now: datetime,
+        draft_of: str | None = None,
+        draft_nonce: str | None = None,
+    ) -> Report:
+        """Store a new version, in one transaction with consuming the officer's draft.
+
+        The officer must be active for `unit_code`. When `draft_nonce` is given the draft
+        dialog of `draft_of` must still hold it, so a double tap on "confirm" saves once.
+        """
+        async with self.store.transaction() as db:
+            async with db.execute(
+                "SELECT unit_code FROM officers WHERE address = ? AND revoked_at IS NULL",
+                (officer,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or row[0] != unit_code:
+                raise NotAllowed(unit_code)
+            if draft_nonce is not None:
+                async with db.execute(
+                    "SELECT state FROM dialogs WHERE address = ?", (draft_of or officer,)
+                ) as cur:
+                    dialog = await cur.fetchone()
+                if dialog is None or json.loads(dialog[0]).get("nonce") != draft_nonce:
+                    raise DraftGone()
+                await db.execute("DELETE FROM dialogs WHERE address = ?", (draft_of or officer,))
+            async with db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM reports "
+                "WHERE unit_code = ? AND period_id = ?",
+                (unit_code, period_id),
+            ) as cur:
+                version = int((await cur.fetchone())[0]) + 1  # type: ignore[index]
+            cur = await db.execute(
+                "INSERT INTO reports "
+                "(unit_code, period_id, version, vals, officer, created_at, late) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (unit_code, period_id, version, json.dumps(values), officer, _iso(now), int(late)),
+            )
+            report_id = cur.lastrowid or 0
+        return Report(report_id, unit_code, period_id, version, dict(values), officer, now, late)
+
+    async def current_report(self, unit_code: str, period_id: str) -> Report | None:
+        """The latest version of a unit's report for a period."""
+        row = await self.store.fetchone(
+            "SELECT * FROM reports WHERE unit_code = ? AND period_id = ? "
+            "ORDER BY version DESC LIMIT 1",
+            (unit_code, period_id),
+        )
+        return _report(row) if row else None
+
+    async def current_reports(self, period_id: str) -> dict[str, Report]:
+        """The latest version of every unit's report for a period, by unit code."""
+        rows = await self.store.fetchall(
+            "SELECT r.* FROM reports r JOIN (SELECT unit_code, MAX(version) AS v FROM reports "
+            "WHERE period_id = ? GROUP BY unit_code) m ON r.unit_code = m.unit_code "
+            "AND r.version = m.v WHERE r.period_id = ?",
+            (period_id, period_id),
+        )
+        return {row["unit_code"]: _report(row) for row in rows}
+
+    async def first_reports(self, period_id: str) -> dict[str, Report]:
+        """The first version of every unit's report (on time or late is decided by it)."""
+        rows = await self.store.fetchall(
+            "SELECT * FROM reports WHERE period_id = ? AND version = 1", (period_id,)
+        )
+        return {row["unit_code"]: _report(row) for row in rows}
+
+    async def history(self, unit_code: str, period_id: str) -> list[Report]:
+        """Every version of a unit's report for a period, oldest first."""
+        rows = await self.store.fetchall(
+            "SELECT * FROM reports WHERE unit_code = ? AND period_id = ? ORDER BY version",
+            (unit_code, period_id),
+        )
+        return [_report(r) for r in rows]
+
+    # --- late-period unlocks ---------------------------------------------------------------
+
+    async def unlock(self, unit_code: str, period_id: str, until: date, by: str) -> None:
+        """Let a unit file a locked period up to and including `until`."""
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT INTO period_unlocks (unit_code, period_id, until, unlocked_by) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (unit_code, period_id) DO UPDATE SET "
+                "until = excluded.until, unlocked_by = excluded.unlocked_by",
+                (unit_code, period_id, until.isoformat(), by),
+            )
+
+    async def unlocked_until(self, unit_code: str, period_id: str) -> date | None:
+        """The date up to which an admin unlocked the period for the unit, if any."""
+        row = await self.store.fetchone(
+            "SELECT until FROM period_unlocks WHERE unit_code = ? AND period_id = ?",
+            (unit_code, period_id),
+        )
+        return date.fromisoformat(row[0]) if row else None

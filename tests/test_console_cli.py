@@ -1,0 +1,99 @@
+"""The console channel and the CLI, run as real subprocesses (what `make run` starts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run_cli(
+    args: list[str], tmp_path: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "BOT_"))
+    }
+    full_env.update({"BOT_DB": str(tmp_path / "bot.sqlite3"), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_console_script_answers_and_ends_at_eof(tmp_path: Path) -> None:
+    script = "/start\n3\nlocation 21.85 106.76\nbinh dang gioi la gi\n/xoa\n"
+    result = run_cli(["console"], tmp_path, script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "/xoa" in out  # the welcome
+    assert ("1. " in out and "(Trả lời bằng một số.)" in out) or "(Reply with a number.)" in out
+    assert "111" in out  # option 3 = hotlines
+    assert out.count(" km") >= 3
+    assert "Nguồn" in out
+
+
+def test_run_without_token_is_the_console(tmp_path: Path) -> None:
+    result = run_cli(["run"], tmp_path, "/duongdaynong\n")
+    assert result.returncode == 0, result.stderr
+    assert "113" in result.stdout
+
+
+def test_ask_json_contract(tmp_path: Path) -> None:
+    result = run_cli(["ask", "--json", "bao luc gia dinh la gi"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == {"topic", "score", "emergency", "reply"}
+    assert out["topic"] == "domestic_violence"
+    assert out["emergency"] is False
+    assert isinstance(out["score"], float)
+    danger = json.loads(run_cli(["ask", "--json", "cuu toi voi"], tmp_path).stdout)
+    assert danger["emergency"] is True and "113" in danger["reply"]
+    english = json.loads(
+        run_cli(["ask", "--lang", "en", "--json", "what is gender equality"], tmp_path).stdout
+    )
+    assert english["topic"] == "gender_equality"
+    assert "Source" in english["reply"]
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": "nonsense"}, "TELEGRAM_BOT_TOKEN"),
+        ({"BOT_TIMEZONE": "Mars/Base"}, "BOT_TIMEZONE"),
+        ({"BOT_ADMINS": "someone"}, "BOT_ADMINS"),
+        ({"ZALO_APP_ID": "1"}, "ZALO_OA_SECRET"),
+        ({"TELEGRAM_WEBHOOK_URL": "https://x.example/hook"}, "TELEGRAM_WEBHOOK_SECRET"),
+    ],
+)
+def test_bad_environment_fails_with_one_line_naming_the_variable(
+    tmp_path: Path, env: dict[str, str], name: str
+) -> None:
+    result = run_cli(["units", "list"], tmp_path, **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0]
+
+
+def test_units_list(tmp_path: Path) -> None:
+    result = run_cli(["units", "list"], tmp_path)
+    assert "tam-thanh" in result.stdout and "Phường Tam Thanh" in result.stdout
+    assert len(result.stdout.strip().splitlines()) == 66
+
+
+def test_places_import_cli_rejects_and_lists(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name_vi,unit,address_vi,lat,lon\nx,Tên,nowhere,Đ/c,200,106\n", "utf-8")
+    result = run_cli(["places", "import", str(bad)], tmp_path)
+    assert result.returncode == 1
+    assert "nothing changed" in result.stdout and "row 2" in result.stdout
+    listing = run_cli(["places", "list"], tmp_path)
+    assert "sample data" in listing.stdout
