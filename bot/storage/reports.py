@@ -250,3 +250,10 @@ class ReportStore:
             (unit_code, period_id),
         )
         return date.fromisoformat(row[0]) if row else None
+
+    async def unlocks_of(self, unit_code: str) -> dict[str, date]:
+        """Every admin unlock of a unit: period id -> last day it may file."""
+        rows = await self.store.fetchall(
+            "SELECT period_id, until FROM period_unlocks WHERE unit_code = ?", (unit_code,)
+        )
+        return {r[0]: date.fromisoformat(r[1]) for r in rows}

@@ -1,0 +1,463 @@
+"""Commune officers: registration by invite, one-line and guided reports, confirmation,
+corrections, and their own report status. The dialog state lives in the database, so a
+restart in the middle of a guided report resumes where the officer was."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from babel.dates import format_datetime
+
+from bot.content import Content, Unit
+from bot.core.engine import Context, Engine, button
+from bot.core.types import Reply
+from bot.i18n import _
+from bot.reporting.indicators import IndicatorSet, Problem
+from bot.reporting.parser import (
+    ParsedReport,
+    example_line,
+    format_problems,
+    parse_report,
+    report_intent,
+)
+from bot.reporting.periods import Period, PeriodCalendar
+from bot.storage.reports import DraftGone, InviteError, NotAllowed, Officer, ReportStore
+from bot.text import normalize
+
+DIALOG_KIND = "report"
+DIALOG_TTL = timedelta(hours=24)
+INVITE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and retyped
+INVITE_RE = re.compile(r"^\s*(cb-[a-z0-9]{10})\s*$", re.IGNORECASE)
+CONFIRM_WORDS = frozenset({"ok", "oke", "okay", "xac nhan", "dong y", "confirm", "yes", "co"})
+EDIT_WORDS = frozenset({"sua", "edit", "chinh sua"})
+CANCEL_WORDS = frozenset({"huy", "cancel", "huy bo", "thoi"})
+SKIP_WORDS = frozenset({"bq", "bo qua", "skip", "qua"})
+BACK_WORDS = frozenset({"ql", "quay lai", "back", "lui"})
+
+
+@dataclass
+class Reporting:
+    """What the officer and admin features share: indicators, periods and report storage."""
+
+    indicators: IndicatorSet
+    calendar: PeriodCalendar
+    reports: ReportStore
+
+    async def is_closed_for(self, unit_code: str, today: date) -> dict[str, bool]:
+        """Which periods around today are closed for this unit (locked and not unlocked)."""
+        unlocks = await self.reports.unlocks_of(unit_code)
+        out = {}
+        for period in [*self.calendar.open_periods(today), self.calendar.default_for(today)]:
+            out[period.id] = self.closed(period, today, unlocks)
+        return out
+
+    def closed(self, period: Period, today: date, unlocks: dict[str, date]) -> bool:
+        """A locked period stays closed unless an admin unlocked it up to today or later."""
+        if self.calendar.status(period, today) != "locked":
+            return False
+        until = unlocks.get(period.id)
+        return until is None or until < today
+
+
+def new_invite_code() -> str:
+    """A short one-time code, valid as a Telegram start parameter ("cb-" + 10 characters)."""
+    return "cb-" + "".join(secrets.choice(INVITE_ALPHABET) for _ in range(10))
+
+
+def register(engine: Engine, reporting: Reporting) -> None:
+    """Register the officer features on `engine`."""
+    flow = OfficerFlow(reporting)
+    engine.start_with_code = flow.start_with_code
+    engine.add_command(flow.register_command, "dangky_canbo", "register")
+    engine.add_command(flow.report_command, "baocao", "report")
+    engine.add_command(flow.my_reports, "baocaocuatoi", "myreports")
+    engine.add_button("rep", flow.button)
+    engine.dialog_hooks.append(flow.dialog)
+    engine.text_hooks.append(flow.invite_text)
+    engine.text_hooks.append(flow.report_text)
+
+
+def when(at: datetime, lang: str) -> str:
+    """'14:05 28/11/2026' — time and date as officers write them."""
+    return format_datetime(at, "HH:mm dd/MM/yyyy", locale=lang)
+
+
+def unit_name(content: Content, code: str, lang: str) -> str:
+    """The unit's full name, or its code when it is no longer in units.yaml."""
+    unit: Unit | None = content.units.get(code)
+    return unit.full_name(lang) if unit else code
+
+
+class OfficerFlow:
+    """The officer handlers, sharing one `Reporting`."""
+
+    def __init__(self, reporting: Reporting) -> None:
+        self.r = reporting
+
+    # --- registration ---------------------------------------------------------------------
+
+    async def start_with_code(self, ctx: Context, code: str) -> list[Reply]:
+        """`/start <code>` from the invite deep link."""
+        return await self.register_command(ctx, code)
+
+    async def register_command(self, ctx: Context, args: str) -> list[Reply]:
+        """Register with an invite code."""
+        code = args.strip().lower()
+        if not code:
+            return [
+                Reply(
+                    _("Send the invite code after the command, e.g. /dangky_canbo cb-abc123xyz9.")
+                )
+            ]
+        ctx.topic = "_officer_register"
+        try:
+            officer = await self.r.reports.redeem_invite(code, ctx.address, ctx.now)
+        except InviteError as err:
+            reason = {
+                "unknown": _(
+                    "This invite code does not exist. Check it, or ask the department for "
+                    "a new one."
+                ),
+                "used": _(
+                    "This invite code has already been used. Ask the department for a new one."
+                ),
+                "expired": _("This invite code has expired. Ask the department for a new one."),
+            }[err.reason]
+            return [Reply(reason)]
+        name = unit_name(ctx.content, officer.unit_code, ctx.lang)
+        example = example_line(self.r.calendar, ctx.now.date())
+        return [
+            Reply(
+                _(
+                    "You are registered as the reporting officer of {unit}.\n"
+                    "Send a report in one line, e.g.: {example}\n"
+                    "or send BC alone to be asked each figure in turn. /baocaocuatoi shows "
+                    "what your unit has filed."
+                ).format(unit=name, example=example),
+                buttons=[[button(_("Start a guided report"), "rep:start")]],
+            )
+        ]
+
+    async def invite_text(self, ctx: Context, text: str) -> list[Reply] | None:
+        """On channels without deep links (Zalo) the invite code comes as a plain message."""
+        match = INVITE_RE.match(text)
+        if match is None:
+            return None
+        return await self.register_command(ctx, match.group(1))
+
+    # --- reports: entry points -----------------------------------------------------------
+
+    async def report_command(self, ctx: Context, args: str) -> list[Reply]:
+        """`/baocao [period] [pairs]`."""
+        return await self.report_text(ctx, f"/baocao {args}".strip()) or []
+
+    async def report_text(self, ctx: Context, text: str) -> list[Reply] | None:
+        """A message that starts with BC / báo cáo: a whole report, or the guided dialog."""
+        intent = report_intent(text, calendar=self.r.calendar, indicators=self.r.indicators)
+        if intent == "none":
+            return None
+        officer = await self.r.reports.officer(ctx.address)
+        if officer is None:
+            ctx.topic = "_report_refused"
+            return [self.not_an_officer()]
+        today = ctx.now.date()
+        if intent == "start":
+            period = self._period_in(text, today) or self.r.calendar.default_for(today)
+            return await self.start_guided(ctx, officer, period, {})
+        closed = await self.r.is_closed_for(officer.unit_code, today)
+
+        def is_closed(period: Period) -> bool:
+            return closed.get(period.id, self.r.calendar.status(period, today) == "locked")
+
+        parsed = parse_report(text, self.r.indicators, self.r.calendar, today, is_closed=is_closed)
+        if isinstance(parsed, list):
+            example = example_line(self.r.calendar, today)
+            return [Reply(format_problems(parsed, example=example))]
+        return await self.ask_confirmation(ctx, officer, parsed.period, parsed.values)
+
+    def _period_in(self, text: str, today: date) -> Period | None:
+        for word in normalize(text, expand=False).split()[1:]:
+            period = self.r.calendar.parse_token(word, today)
+            if period is not None:
+                return period
+        return None
+
+    def not_an_officer(self) -> Reply:
+        """A polite refusal for someone who is not a registered officer."""
+        return Reply(
+            _(
+                "Only registered commune officers can file activity reports. If you are one, "
+                "ask the department for an invite code and send: /dangky_canbo <code>.\n"
+                "If you want to report violence, call 113 or tell your commune People's "
+                "Committee."
+            )
+        )
+
+    # --- the guided dialog ------------------------------------------------------------------
+
+    async def start_guided(
+        self, ctx: Context, officer: Officer, period: Period, values: dict[str, int]
+    ) -> list[Reply]:
+        """Begin asking each indicator in turn."""
+        today = ctx.now.date()
+        closed = await self.r.is_closed_for(officer.unit_code, today)
+        status = self.r.calendar.status(period, today)
+        if status == "not_open":
+            return [
+                Reply(Problem("period_not_open", {"period": period.label_localized()}).message())
+            ]
+        if closed.get(period.id, status == "locked"):
+            return [
+                Reply(Problem("period_closed", {"period": period.label_localized()}).message())
+            ]
+        state = {"mode": "guided", "step": 0, "values": values, "period": period.id,
+                 "unit": officer.unit_code}  # fmt: skip
+        return await self._ask(ctx, state)
+
+    async def _ask(self, ctx: Context, state: dict[str, Any], problem: str = "") -> list[Reply]:
+        await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
+        codes = self.r.indicators.codes
+        step = int(state["step"])
+        ind = self.r.indicators.get(codes[step])
+        assert ind is not None
+        period = self.r.calendar.get(state["period"])
+        assert period is not None
+        lines = []
+        if problem:
+            lines.append("⚠ " + problem)
+        if step == 0:
+            lines.append(
+                period.label(ctx.lang) + " — " + unit_name(ctx.content, state["unit"], ctx.lang)
+            )
+        lines.append(f"({step + 1}/{len(codes)}) {ind.label.get(ctx.lang)} [{ind.code}]")
+        lines.append(ind.hint.get(ctx.lang))
+        previous = await self._previous_value(state["unit"], period, ind.code)
+        if previous is not None:
+            lines.append(_("Last period: {value}").format(value=previous))
+        current = state["values"].get(ind.code)
+        if current is not None:
+            lines.append(_("Now: {value} (skip keeps it)").format(value=current))
+        if ctx.numbered:
+            lines.append(_("Type a number (0 if none), or: bq = skip, ql = back, huy = cancel."))
+            return [Reply("\n".join(lines))]
+        lines.append(_("Type a number (0 if none)."))
+        rows = [[button(_("Skip"), "rep:skip"), button(_("Back"), "rep:back"),
+                 button(_("Cancel"), "rep:cancel")]]  # fmt: skip
+        return [Reply("\n".join(lines), buttons=rows)]
+
+    async def _previous_value(self, unit_code: str, period: Period, code: str) -> int | None:
+        # The previous period is the one whose deadline is the day before this one opens.
+        before = self.r.calendar.default_for(period.opens - timedelta(days=1))
+        report = await self.r.reports.current_report(unit_code, before.id)
+        return report.values.get(code) if report else None
+
+    async def dialog(self, ctx: Context, text: str) -> list[Reply] | None:
+        """Route a message to the report dialog in progress, if there is one."""
+        row = await ctx.store.get_dialog(ctx.address, ctx.now)
+        if row is None or row.kind != DIALOG_KIND:
+            return None
+        state = row.state
+        word = normalize(text)
+        if state["mode"] == "confirm":
+            if word in CONFIRM_WORDS:
+                return await self.confirm(ctx, state["nonce"])
+            if word in EDIT_WORDS:
+                return await self.edit(ctx, state["nonce"])
+            if word in CANCEL_WORDS:
+                return await self.cancel(ctx)
+            return None  # numbers pick the offered buttons; anything else is a new message
+        if report_intent(text, calendar=self.r.calendar, indicators=self.r.indicators) != "none":
+            return None  # a fresh report line replaces the dialog
+        if word in SKIP_WORDS:
+            return await self._advance(ctx, state)
+        if word in BACK_WORDS:
+            state["step"] = max(0, int(state["step"]) - 1)
+            return await self._ask(ctx, state)
+        if word in CANCEL_WORDS:
+            return await self.cancel(ctx)
+        code = self.r.indicators.codes[int(state["step"])]
+        value = self.r.indicators.parse_value(text, code)
+        if isinstance(value, Problem):
+            return await self._ask(ctx, state, value.message())
+        values = {**state["values"], code: value}
+        problems = [p for p in self.r.indicators.check(values) if _concerns(p, code)]
+        if problems:
+            return await self._ask(ctx, state, problems[0].message())
+        state["values"] = values
+        return await self._advance(ctx, state)
+
+    async def _advance(self, ctx: Context, state: dict[str, Any]) -> list[Reply]:
+        state["step"] = int(state["step"]) + 1
+        if state["step"] < len(self.r.indicators.codes):
+            return await self._ask(ctx, state)
+        officer = await self.r.reports.officer(ctx.address)
+        period = self.r.calendar.get(state["period"])
+        if officer is None or period is None:
+            await ctx.store.clear_dialog(ctx.address)
+            return [self.not_an_officer()]
+        return await self.ask_confirmation(ctx, officer, period, dict(state["values"]))
+
+    # --- confirmation -------------------------------------------------------------------------
+
+    async def ask_confirmation(
+        self, ctx: Context, officer: Officer, period: Period, values: dict[str, int]
+    ) -> list[Reply]:
+        """Show every indicator and ask to confirm; nothing is saved before that."""
+        nonce = secrets.token_hex(4)
+        state = {"mode": "confirm", "period": period.id, "values": values, "nonce": nonce,
+                 "unit": officer.unit_code}  # fmt: skip
+        await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
+        lines = [
+            period.label(ctx.lang) + " — " + unit_name(ctx.content, officer.unit_code, ctx.lang)
+        ]
+        lines += self.summary_lines(values, ctx.lang)
+        if self.r.calendar.status(period, ctx.now.date()) == "late":
+            lines.append(_("⚠ Filed after the deadline: it will be marked late."))
+        current = await self.r.reports.current_report(officer.unit_code, period.id)
+        if current is not None:
+            lines.append(
+                _("This replaces version {version} filed at {at}.").format(
+                    version=current.version, at=when(current.created_at, ctx.lang)
+                )
+            )
+        lines.append(_("Not saved yet: check the figures, then confirm."))
+        rows = [[button(_("Confirm"), f"rep:ok:{nonce}"), button(_("Edit"), f"rep:edit:{nonce}"),
+                 button(_("Cancel"), "rep:cancel")]]  # fmt: skip
+        if not ctx.numbered:
+            return [Reply("\n".join(lines), buttons=rows)]
+        lines.append(_("Or type ok to confirm."))
+        return [Reply("\n".join(lines), buttons=rows)]
+
+    def summary_lines(self, values: dict[str, int], lang: str) -> list[str]:
+        """One line per indicator; those not given are shown as not filed."""
+        out = []
+        for ind in self.r.indicators:
+            value = values.get(ind.code)
+            shown = f"{value:,}".replace(",", ".") if value is not None else _("not filed")
+            out.append(f"• {ind.code} {ind.label.get(lang)}: {shown}")
+        return out
+
+    async def confirm(self, ctx: Context, nonce: str) -> list[Reply]:
+        """Save the draft as a new version (once, however often confirm is pressed)."""
+        row = await ctx.store.get_dialog(ctx.address, ctx.now)
+        if row is None or row.kind != DIALOG_KIND or row.state.get("nonce") != nonce:
+            return [Reply(_("Nothing to confirm: this report was already saved or cancelled. "
+                            "/baocaocuatoi shows what is saved."))]  # fmt: skip
+        state = row.state
+        period = self.r.calendar.get(state["period"])
+        assert period is not None
+        late = self.r.calendar.status(period, ctx.now.date()) != "on_time"
+        try:
+            report = await self.r.reports.save_report(
+                officer=ctx.address,
+                unit_code=state["unit"],
+                period_id=period.id,
+                values={k: int(v) for k, v in state["values"].items()},
+                late=late,
+                now=ctx.now,
+                draft_nonce=nonce,
+            )
+        except DraftGone:
+            return [Reply(_("Nothing to confirm: this report was already saved or cancelled. "
+                            "/baocaocuatoi shows what is saved."))]  # fmt: skip
+        except NotAllowed:
+            await ctx.store.clear_dialog(ctx.address)
+            return [Reply(_("You are no longer registered for this unit, so the report was not "
+                            "saved. Ask the department for a new invite."))]  # fmt: skip
+        ctx.topic = "_report_saved"
+        return [
+            Reply(
+                _("Saved: {unit}, {period}, version {version}, at {at}{late}.").format(
+                    unit=unit_name(ctx.content, report.unit_code, ctx.lang),
+                    period=period.title(ctx.lang),
+                    version=report.version,
+                    at=when(report.created_at, ctx.lang),
+                    late=_(" (late)") if report.late else "",
+                )
+                + "\n"
+                + _("You can correct it until the period closes: send the report again.")
+            )
+        ]
+
+    async def edit(self, ctx: Context, nonce: str) -> list[Reply]:
+        """Go through the draft's figures again, one by one."""
+        row = await ctx.store.get_dialog(ctx.address, ctx.now)
+        if row is None or row.state.get("nonce") != nonce:
+            return [Reply(_("This report is no longer open for editing. Send it again."))]
+        state = {"mode": "guided", "step": 0, "values": row.state["values"],
+                 "period": row.state["period"], "unit": row.state["unit"]}  # fmt: skip
+        return await self._ask(ctx, state)
+
+    async def cancel(self, ctx: Context) -> list[Reply]:
+        """Drop the draft; nothing is saved."""
+        await ctx.store.clear_dialog(ctx.address)
+        return [Reply(_("Cancelled. Nothing was saved."))]
+
+    async def button(self, ctx: Context, rest: str) -> list[Reply]:
+        """The report buttons: start[:period], skip, back, cancel, ok:<nonce>, edit:<nonce>."""
+        action, _sep, arg = rest.partition(":")
+        if action in ("ok", "edit", "start", "skip", "back"):
+            officer = await self.r.reports.officer(ctx.address)
+            if officer is None:
+                return [self.not_an_officer()]
+            if action == "ok":
+                return await self.confirm(ctx, arg)
+            if action == "edit":
+                return await self.edit(ctx, arg)
+            if action == "start":
+                today = ctx.now.date()
+                period = self.r.calendar.get(arg) if arg else None
+                return await self.start_guided(
+                    ctx, officer, period or self.r.calendar.default_for(today), {}
+                )
+            word = "bq" if action == "skip" else "ql"
+            return await self.dialog(ctx, word) or [
+                Reply(_("No report is in progress. Send BC to start one."))
+            ]
+        if action == "cancel":
+            return await self.cancel(ctx)
+        return [Reply(_("That button is no longer valid. Send BC to start a report."))]
+
+    # --- status --------------------------------------------------------------------------------
+
+    async def my_reports(self, ctx: Context, args: str) -> list[Reply]:
+        """The unit's current version and status for the open periods."""
+        officer = await self.r.reports.officer(ctx.address)
+        if officer is None:
+            return [self.not_an_officer()]
+        today = ctx.now.date()
+        periods = self.r.calendar.open_periods(today)
+        default = self.r.calendar.default_for(today)
+        if default not in periods:
+            periods.append(default)
+        lines = [unit_name(ctx.content, officer.unit_code, ctx.lang)]
+        for period in periods:
+            lines.append("")
+            lines.append(period.label(ctx.lang))
+            report = await self.r.reports.current_report(officer.unit_code, period.id)
+            if report is None:
+                lines.append(_("Not filed yet."))
+                continue
+            lines.append(
+                _("Version {version}, filed at {at} by {who}{late}.").format(
+                    version=report.version,
+                    at=when(report.created_at, ctx.lang),
+                    who=_("you") if report.officer == ctx.address else report.officer,
+                    late=_(" (late)") if report.late else "",
+                )
+            )
+            lines += self.summary_lines(report.values, ctx.lang)
+        return [Reply("\n".join(lines))]
+
+
+def _concerns(problem: Problem, code: str) -> bool:
+    """Whether a problem from `check` is about the indicator just answered."""
+    params = problem.params
+    return code in (params.get("code"), params.get("left"), params.get("right"))
+
+
+__all__ = ["OfficerFlow", "ParsedReport", "Reporting", "new_invite_code", "register"]
