@@ -169,7 +169,9 @@ class TelegramChannel:
         sent_ids: list[int] = []
         for reply in replies:
             sent_ids.extend(await self.send(chat_id, reply, lang=inc.locale_hint))
-        await engine.sent(inc, str(chat_id), sent_ids)
+        # After /xoa nothing of this exchange is kept, not even the id of the /xoa message.
+        if all(reply.track for reply in replies):
+            await engine.sent(inc, str(chat_id), sent_ids)
 
     async def send(self, chat_id: int, reply: Reply, lang: str | None = None) -> list[int]:
         """Send one reply; return the ids of the messages it produced that should be kept."""

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
-from bot.core import citizen
+from bot.core import citizen, officer
 from bot.core.engine import Engine
 from bot.core.places_import import apply_imported_places
+from bot.reporting.indicators import load_indicators
+from bot.reporting.periods import load_calendar
 from bot.settings import Settings
 from bot.storage import Store
+from bot.storage.reports import ReportStore
 
 
 def build_engine(settings: Settings, store: Store, content: Content, clock: Clock) -> Engine:
@@ -24,8 +27,18 @@ def build_engine(settings: Settings, store: Store, content: Content, clock: Cloc
         admins=settings.admins,
         bot_username=settings.telegram_bot_username,
     )
+    # Order matters: officer hooks (a dialog in progress, an invite code, a report line) must
+    # see a text before the citizen FAQ fallback does.
+    reporting = officer.Reporting(
+        indicators=load_indicators(settings.content_dir / "indicators.yaml"),
+        calendar=load_calendar(settings.content_dir / "periods.yaml"),
+        reports=ReportStore(store),
+    )
+    engine.reporting = reporting
     # Citizens: commands, buttons, locations, the emergency reply and the FAQ fallback.
     citizen.register(engine)
+    # Officers: invite registration, one-line and guided reports, their own status.
+    officer.register(engine, reporting)
     return engine
 
 

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.clock import Clock
 from bot.content import Content
@@ -118,6 +119,8 @@ class Engine:
         self.on_emergency: EmergencyHandler = _no_emergency
         self.fallback: Fallback = _no_fallback
         self.stale_button: Handler = _no_fallback
+        #: The reporting feature's shared state (set by `build_engine`).
+        self.reporting: Any = None
         #: `/start <code>` (a deep link with an invite code) goes here when set.
         self.start_with_code: Handler | None = None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,7 +23,9 @@ from bot.reporting.parser import (
     example_line,
     format_problems,
     parse_report,
+    period_problem,
     report_intent,
+    requested_period,
 )
 from bot.reporting.periods import Period, PeriodCalendar
 from bot.storage.reports import DraftGone, InviteError, NotAllowed, Officer, ReportStore
@@ -47,13 +50,10 @@ class Reporting:
     calendar: PeriodCalendar
     reports: ReportStore
 
-    async def is_closed_for(self, unit_code: str, today: date) -> dict[str, bool]:
-        """Which periods around today are closed for this unit (locked and not unlocked)."""
+    async def closed_check(self, unit_code: str, today: date) -> Callable[[Period], bool]:
+        """A test of whether a period is closed for this unit today (admin unlocks included)."""
         unlocks = await self.reports.unlocks_of(unit_code)
-        out = {}
-        for period in [*self.calendar.open_periods(today), self.calendar.default_for(today)]:
-            out[period.id] = self.closed(period, today, unlocks)
-        return out
+        return lambda period: self.closed(period, today, unlocks)
 
     def closed(self, period: Period, today: date, unlocks: dict[str, date]) -> bool:
         """A locked period stays closed unless an admin unlocked it up to today or later."""
@@ -166,25 +166,15 @@ class OfficerFlow:
             return [self.not_an_officer()]
         today = ctx.now.date()
         if intent == "start":
-            period = self._period_in(text, today) or self.r.calendar.default_for(today)
+            period = requested_period(text, self.r.calendar, today)
+            period = period or self.r.calendar.default_for(today)
             return await self.start_guided(ctx, officer, period, {})
-        closed = await self.r.is_closed_for(officer.unit_code, today)
-
-        def is_closed(period: Period) -> bool:
-            return closed.get(period.id, self.r.calendar.status(period, today) == "locked")
-
+        is_closed = await self.r.closed_check(officer.unit_code, today)
         parsed = parse_report(text, self.r.indicators, self.r.calendar, today, is_closed=is_closed)
         if isinstance(parsed, list):
             example = example_line(self.r.calendar, today)
             return [Reply(format_problems(parsed, example=example))]
         return await self.ask_confirmation(ctx, officer, parsed.period, parsed.values)
-
-    def _period_in(self, text: str, today: date) -> Period | None:
-        for word in normalize(text, expand=False).split()[1:]:
-            period = self.r.calendar.parse_token(word, today)
-            if period is not None:
-                return period
-        return None
 
     def not_an_officer(self) -> Reply:
         """A polite refusal for someone who is not a registered officer."""
@@ -204,16 +194,10 @@ class OfficerFlow:
     ) -> list[Reply]:
         """Begin asking each indicator in turn."""
         today = ctx.now.date()
-        closed = await self.r.is_closed_for(officer.unit_code, today)
-        status = self.r.calendar.status(period, today)
-        if status == "not_open":
-            return [
-                Reply(Problem("period_not_open", {"period": period.label_localized()}).message())
-            ]
-        if closed.get(period.id, status == "locked"):
-            return [
-                Reply(Problem("period_closed", {"period": period.label_localized()}).message())
-            ]
+        is_closed = await self.r.closed_check(officer.unit_code, today)
+        problem = period_problem(period, self.r.calendar, today, is_closed=is_closed)
+        if problem is not None:
+            return [Reply(problem.message())]
         state = {"mode": "guided", "step": 0, "values": values, "period": period.id,
                  "unit": officer.unit_code}  # fmt: skip
         return await self._ask(ctx, state)

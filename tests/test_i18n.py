@@ -1,0 +1,62 @@
+"""The catalogs: Vietnamese complete, placeholders kept, locale resolution with fallbacks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import _, ngettext, normalize_language, use_language
+
+PO = Path("locales/vi/LC_MESSAGES/messages.po")
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+def _messages() -> list[tuple[str, str]]:
+    with PO.open("rb") as fh:
+        catalog = read_po(fh)
+    out = []
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        out.extend((ids[0], s) for s in strings)
+    return out
+
+
+def test_every_ui_string_has_a_vietnamese_translation() -> None:
+    missing = [mid for mid, string in _messages() if not string]
+    assert not missing, (
+        "untranslated in locales/vi (run `make locales`, then translate):\n" + "\n".join(missing)
+    )
+
+
+def test_translations_keep_their_placeholders() -> None:
+    broken = [
+        mid
+        for mid, string in _messages()
+        if sorted(PLACEHOLDER.findall(mid)) != sorted(PLACEHOLDER.findall(string))
+    ]
+    assert not broken
+
+
+@pytest.mark.parametrize(
+    ("code", "lang"),
+    [("vi", "vi"), ("en-US", "en"), ("en", "en"), ("fr", "vi"), (None, "vi"), ("", "vi"),
+     ("zz-!!", "vi"), ("vi_VN", "vi")],
+)  # fmt: skip
+def test_language_resolution(code: str | None, lang: str) -> None:
+    assert normalize_language(code) == lang
+
+
+def test_gettext_follows_the_current_language() -> None:
+    with use_language("vi"):
+        assert _("Main menu") == "Menu chính"
+        assert ngettext("…and {count} more problem.", "…and {count} more problems.", 3)
+    with use_language("en"):
+        assert _("Main menu") == "Main menu"
+    with use_language("xx"):
+        assert _("Main menu") == "Menu chính"
