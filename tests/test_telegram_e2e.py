@@ -135,7 +135,6 @@ async def test_no_citizen_text_reaches_the_database(running: Running) -> None:
     fake.user_message(507, secret)
     fake.user_message(507, "tôi muốn hỏi về quyền nuôi con của tôi Zyxq")
     await fake.wait_sent(507, 2)
-    await running.rt.store.db.execute("PRAGMA wal_checkpoint(FULL)")
     blob = b""
     for suffix in ("", "-wal", "-shm"):
         path = Path(str(running.db_path) + suffix)
