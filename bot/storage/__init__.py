@@ -78,8 +78,9 @@ class Store:
         db = await aiosqlite.connect(str(path), isolation_level=None)
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a confirmed report survives power loss too, not only a killed process.
-        await db.execute("PRAGMA synchronous=FULL")
+        # NORMAL in WAL mode survives a killed process (kill -9) on every commit; the writes
+        # that must also survive power loss (confirmed reports) ask for `durable=True`.
+        await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute("PRAGMA busy_timeout=10000")
         store = cls(db)
@@ -108,16 +109,26 @@ class Store:
         return version
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the block as one write transaction, serialised with every other writer."""
+    async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block as one write transaction, serialised with every other writer.
+
+        `durable=True` syncs the commit to disk before returning (power-loss safe); it costs
+        an fsync, so only what a person confirmed asks for it.
+        """
         async with self._write_lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            if durable:
+                await self.db.execute("PRAGMA synchronous=FULL")
             try:
-                yield self.db
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+                await self.db.execute("COMMIT")
+            finally:
+                if durable:
+                    await self.db.execute("PRAGMA synchronous=NORMAL")
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         """Run a read and return its first row."""

@@ -166,7 +166,7 @@ class ReportStore:
         The officer must be active for `unit_code`. When `draft_nonce` is given the draft
         dialog of `draft_of` must still hold it, so a double tap on "confirm" saves once.
         """
-        async with self.store.transaction() as db:
+        async with self.store.transaction(durable=True) as db:
             async with db.execute(
                 "SELECT unit_code FROM officers WHERE address = ? AND revoked_at IS NULL",
                 (officer,),

@@ -1,0 +1,159 @@
+"""Storage for the Zalo channel: the rotating token pair and the users' messaging windows.
+
+Times are stored as unix seconds (integers). Nothing here ever holds a message's text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.settings import Secret
+from bot.storage import Store
+
+
+def _ts(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+def _dt(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def fingerprint(refresh_token: str) -> str:
+    """SHA-256 of a refresh token: recognises the environment's pair without keeping it twice."""
+    return hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """An access token, the single-use refresh token that replaces it, and its expiry."""
+
+    access_token: Secret = field(repr=False)
+    refresh_token: Secret = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """When a Zalo user last wrote to us, and how many messages we sent them since."""
+
+    last_at: datetime
+    sent_since: int
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+async def load_tokens(store: Store) -> TokenPair | None:
+    """The stored token pair, if any."""
+    row = await store.fetchone(
+        "SELECT access_token, refresh_token, expires_at FROM zalo_tokens WHERE id = 1"
+    )
+    if row is None:
+        return None
+    return TokenPair(Secret(row[0]), Secret(row[1]), _dt(int(row[2])))
+
+
+async def seed_tokens(store: Store, access: str, refresh: str, now: datetime) -> bool:
+    """Store the environment's pair unless that very pair was stored before; True if stored.
+
+    Its age is unknown, so it is marked as expiring now: the first use refreshes it, which
+    also proves at start-up that the credentials work.
+    """
+    seed = fingerprint(refresh)
+    async with store.transaction() as db:
+        async with db.execute("SELECT seed_hash FROM zalo_tokens WHERE id = 1") as cur:
+            row = await cur.fetchone()
+        if row is not None and row[0] == seed:
+            return False
+        await db.execute(
+            "INSERT INTO zalo_tokens (id, access_token, refresh_token, expires_at, updated_at, "
+            "seed_hash) VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "access_token = excluded.access_token, refresh_token = excluded.refresh_token, "
+            "expires_at = excluded.expires_at, updated_at = excluded.updated_at, "
+            "seed_hash = excluded.seed_hash",
+            (access, refresh, _ts(now), _ts(now), seed),
+        )
+    return True
+
+
+async def rotate_tokens(
+    store: Store,
+    stale_access: str,
+    refresh: Callable[[TokenPair], Awaitable[TokenPair]],
+    now: datetime,
+) -> TokenPair:
+    """Replace the pair whose access token is `stale_access` by what `refresh` returns.
+
+    The whole exchange runs inside one write transaction, which SQLite serialises across
+    processes too (a `bdg-bot` command sending reminders while the server runs): whoever
+    comes second finds the pair already replaced and takes it instead of spending the old,
+    single-use refresh token a second time. If `refresh` raises, nothing changes.
+    """
+    async with store.transaction() as db:
+        async with db.execute(
+            "SELECT access_token, refresh_token, expires_at FROM zalo_tokens WHERE id = 1"
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise LookupError("no Zalo token pair stored")
+        current = TokenPair(Secret(row[0]), Secret(row[1]), _dt(int(row[2])))
+        if current.access_token != stale_access:
+            return current
+        fresh = await refresh(current)
+        await db.execute(
+            "UPDATE zalo_tokens SET access_token = ?, refresh_token = ?, expires_at = ?, "
+            "updated_at = ? WHERE id = 1",
+            (str(fresh.access_token), str(fresh.refresh_token), _ts(fresh.expires_at), _ts(now)),
+        )
+        return fresh
+
+
+# --- messaging windows --------------------------------------------------------------------------
+
+
+async def record_interaction(store: Store, user_id: str, at: datetime) -> None:
+    """The user wrote to us at `at`: their window starts again and our count resets."""
+    async with store.transaction() as db:
+        # A late re-delivery must not move the window backwards.
+        await db.execute(
+            "INSERT INTO zalo_interactions (user_id, last_at, sent_since) VALUES (?, ?, 0) "
+            "ON CONFLICT (user_id) DO UPDATE SET last_at = excluded.last_at, sent_since = 0 "
+            "WHERE excluded.last_at >= zalo_interactions.last_at",
+            (user_id, _ts(at)),
+        )
+
+
+async def get_interaction(store: Store, user_id: str) -> Interaction | None:
+    """When the user last wrote to us (None if not within what we keep)."""
+    row = await store.fetchone(
+        "SELECT last_at, sent_since FROM zalo_interactions WHERE user_id = ?", (user_id,)
+    )
+    if row is None:
+        return None
+    return Interaction(_dt(int(row[0])), int(row[1]))
+
+
+async def count_sent(store: Store, user_id: str, n: int) -> None:
+    """Add `n` messages we sent to the user since their last message."""
+    async with store.transaction() as db:
+        await db.execute(
+            "UPDATE zalo_interactions SET sent_since = sent_since + ? WHERE user_id = ?",
+            (n, user_id),
+        )
+
+
+async def forget_interaction(store: Store, user_id: str) -> None:
+    """Drop what is kept about the user's window (unfollow, /xoa)."""
+    async with store.transaction() as db:
+        await db.execute("DELETE FROM zalo_interactions WHERE user_id = ?", (user_id,))
+
+
+async def purge_interactions(store: Store, before: datetime) -> int:
+    """Drop windows that ended before `before`; return how many."""
+    async with store.transaction() as db:
+        cur = await db.execute("DELETE FROM zalo_interactions WHERE last_at < ?", (_ts(before),))
+        return cur.rowcount
