@@ -91,9 +91,10 @@ async def rotate_tokens(
     The whole exchange runs inside one write transaction, which SQLite serialises across
     processes too (a `bdg-bot` command sending reminders while the server runs): whoever
     comes second finds the pair already replaced and takes it instead of spending the old,
-    single-use refresh token a second time. If `refresh` raises, nothing changes.
+    single-use refresh token a second time. If `refresh` raises, nothing changes. The commit
+    is durable: after a power cut the old pair would be useless, Zalo having spent it.
     """
-    async with store.transaction() as db:
+    async with store.transaction(durable=True) as db:
         async with db.execute(
             "SELECT access_token, refresh_token, expires_at FROM zalo_tokens WHERE id = 1"
         ) as cur:
