@@ -1,0 +1,364 @@
+"""A small client for the Zalo Official Account API v3 (no current official Python SDK).
+
+What it relies on (see docs/zalo.md for sources):
+- `POST {api}/v3.0/oa/message/cs` with an `access_token` header sends a consultation
+  message; errors come back as HTTP 200 with a non-zero `error` field.
+- `POST {oauth}/v4/oa/access_token` with a `secret_key` header (the app secret) and the form
+  fields `refresh_token`, `app_id`, `grant_type=refresh_token` returns a new access token
+  (~25 h, `expires_in` in seconds, often as a string) and a new single-use refresh token.
+
+Tokens never reach a log line: they are `Secret`s and only error codes are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import aiohttp
+
+from bot.clock import Clock
+from bot.settings import Secret, ZaloSettings
+from bot.storage import Store
+from bot.storage.zalo import TokenPair, load_tokens, rotate_tokens, seed_tokens
+
+logger = logging.getLogger(__name__)
+
+CS_PATH = "/v3.0/oa/message/cs"
+TRANSACTION_PATH = "/v3.0/oa/message/transaction"
+TOKEN_PATH = "/v4/oa/access_token"
+
+#: Longest text Zalo accepts in one message (counted in UTF-16 units, to be safe with emoji).
+MAX_TEXT = 2000
+#: The access token is replaced this long before it expires.
+REFRESH_MARGIN = timedelta(minutes=30)
+#: What Zalo documents for an access token when a response omits `expires_in` (25 h).
+DEFAULT_EXPIRES_IN = 90_000
+#: The token is invalid (-216) or expired (-220): refresh once, retry once.
+TOKEN_ERRORS = frozenset({-216, -220})
+#: Too many requests.
+RATE_LIMITED = frozenset({-32})
+#: The user is outside the interaction window (-230: no interaction in the last 7 days,
+#: -232: no recent interaction / free replies used up, -213 as reported by integrators):
+#: not retried, the outbox records the message as undeliverable on Zalo.
+OUTSIDE_WINDOW = frozenset({-213, -230, -232})
+#: How long the outbox should wait after a rate limit or an unreachable API.
+RATE_LIMIT_BACKOFF = 30.0
+NETWORK_BACKOFF = 30.0
+#: How long to wait before trying again when no token can be obtained (needs the admin).
+TOKEN_BACKOFF = 600.0
+#: Rate limits met in the middle of one answer are waited out in place, this many times.
+INLINE_RATE_RETRIES = 3
+INLINE_RATE_DELAY = 1.0
+TIMEOUT = aiohttp.ClientTimeout(total=15)
+
+SendStatus = Literal["sent", "retry", "undeliverable", "failed"]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class TokenError(Exception):
+    """No usable access token: the refresh was refused or Zalo could not be reached."""
+
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"Zalo token refresh failed ({reason}, code {code})")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What happened to one message (perhaps in several parts) sent to one user."""
+
+    status: SendStatus
+    code: int = 0
+    sent_parts: int = 0
+    retry_after: float | None = None
+
+    @property
+    def detail(self) -> str:
+        """A short description for logs and the outbox (codes only, never text)."""
+        if self.status == "sent":
+            return ""
+        return f"zalo error {self.code}" if self.code else "zalo unreachable"
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """Length as Zalo is likely to count it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut `text` into parts of at most `limit` units, at paragraphs, lines, then words."""
+    text = text.strip()
+    if not text:
+        return []
+    parts: list[str] = []
+    while utf16_len(text) > limit:
+        cut = _cut_point(text, limit)
+        head, text = text[:cut].rstrip(), text[cut:].strip()
+        if head:
+            parts.append(head)
+    if text:
+        parts.append(text)
+    return parts
+
+
+def _cut_point(text: str, limit: int) -> int:
+    # The longest prefix within the limit, in characters.
+    end = 0
+    units = 0
+    for ch in text:
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            break
+        end += 1
+    window = text[:end]
+    # Prefer a paragraph, then a line, then a sentence, then a word; never a tiny first part.
+    for sep in ("\n\n", "\n", ". ", " "):
+        at = window.rfind(sep)
+        if at >= end // 3:
+            return at + len(sep)
+    return end
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+class TokenManager:
+    """Holds the access token, refreshing it before it expires and when Zalo rejects it.
+
+    One refresh at a time: an asyncio lock here, and the database's write lock underneath
+    (see `rotate_tokens`), because a refresh token is single-use.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        settings: ZaloSettings,
+        clock: Clock,
+        session: aiohttp.ClientSession,
+        *,
+        margin: timedelta = REFRESH_MARGIN,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.session = session
+        self.margin = margin
+        self._lock = asyncio.Lock()
+        self._pair: TokenPair | None = None
+
+    async def start(self) -> None:
+        """Take the environment's pair on first start (or after it changed), load the pair."""
+        s = self.settings
+        if await seed_tokens(self.store, s.access_token, s.refresh_token, self.clock.now()):
+            logger.info("Zalo token pair taken from the environment")
+        self._pair = await load_tokens(self.store)
+
+    async def access_token(self) -> Secret:
+        """A valid access token, refreshed first when it is about to expire."""
+        pair = self._pair or await load_tokens(self.store)
+        if pair is None:
+            raise TokenError(None, "no token pair stored")
+        self._pair = pair
+        if expires_soon(pair, self.clock.now(), self.margin):
+            pair = await self.refresh(pair.access_token)
+        return pair.access_token
+
+    async def refresh(self, stale: str) -> TokenPair:
+        """Replace the access token `stale` (unless another task or process already did)."""
+        async with self._lock:
+            now = self.clock.now()
+            pair = await rotate_tokens(self.store, stale, self._exchange, now)
+            self._pair = pair
+            return pair
+
+    async def maintain(self) -> None:
+        """Refresh ahead of expiry; run periodically so the refresh token never lapses."""
+        try:
+            await self.access_token()
+        except TokenError as exc:
+            logger.error(
+                "%s: if it persists, re-authorise the OA and set ZALO_ACCESS_TOKEN and "
+                "ZALO_REFRESH_TOKEN again (docs/zalo.md)",
+                exc,
+            )
+
+    async def _exchange(self, current: TokenPair) -> TokenPair:
+        s = self.settings
+        form = {
+            "refresh_token": str(current.refresh_token),
+            "app_id": s.app_id,
+            "grant_type": "refresh_token",
+        }
+        try:
+            async with self.session.post(
+                s.oauth_base_url + TOKEN_PATH,
+                data=form,
+                headers={"secret_key": str(s.app_secret)},
+                timeout=TIMEOUT,
+            ) as resp:
+                body = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            raise TokenError(None, "token endpoint unreachable") from None
+        if not isinstance(body, dict):
+            raise TokenError(None, "unexpected answer")
+        access, refresh = body.get("access_token"), body.get("refresh_token")
+        if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
+            code = _int(body.get("error"))
+            raise TokenError(code, str(body.get("error_name") or "refused"))
+        expires_in = _int(body.get("expires_in")) or DEFAULT_EXPIRES_IN
+        logger.info("Zalo access token refreshed (valid %d h)", expires_in // 3600)
+        return TokenPair(
+            Secret(access), Secret(refresh), self.clock.now() + timedelta(seconds=expires_in)
+        )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+class ZaloClient:
+    """Sends messages to Zalo users, mapping Zalo's error codes to what to do next."""
+
+    def __init__(
+        self,
+        settings: ZaloSettings,
+        tokens: TokenManager,
+        session: aiohttp.ClientSession,
+        *,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self.session = session
+        self.sleep = sleep
+
+    async def send_texts(
+        self, user_id: str, parts: list[str], *, wait_rate_limit: bool = True
+    ) -> SendResult:
+        """Send the parts in order as consultation messages; stop at the first failure.
+
+        Rate limits are waited out in place after the first part (a half-sent answer is
+        worse than a slow one), and on the first part too when `wait_rate_limit` is set
+        (a user waiting for an answer); otherwise the caller is told to retry later.
+        """
+        sent = 0
+        for part in parts:
+            body = {"recipient": {"user_id": user_id}, "message": {"text": part}}
+            result = await self._send(CS_PATH, body, patient=wait_rate_limit or sent > 0)
+            if result.status != "sent":
+                return SendResult(result.status, result.code, sent, result.retry_after)
+            sent += 1
+        return SendResult("sent", 0, sent)
+
+    async def send_transaction(
+        self, user_id: str, parts: list[str], template_type: str, lang: str
+    ) -> SendResult:
+        """Send one transaction message (an OA approved for them; outside the 48 h window).
+
+        The first line becomes the header, the rest text elements.
+        """
+        lines = "\n\n".join(parts).split("\n", 1)
+        elements: list[dict[str, str]] = [
+            {"type": "header", "content": lines[0][:100], "align": "left"}
+        ]
+        for chunk in split_text(lines[1] if len(lines) > 1 else "", MAX_TEXT):
+            elements.append({"type": "text", "content": chunk, "align": "left"})
+        payload = {
+            "template_type": template_type,
+            "language": "EN" if lang == "en" else "VI",
+            "elements": elements,
+        }
+        body = {
+            "recipient": {"user_id": user_id},
+            "message": {"attachment": {"type": "template", "payload": payload}},
+        }
+        result = await self._send(TRANSACTION_PATH, body, patient=False)
+        return SendResult(result.status, result.code, int(result.status == "sent"), None)
+
+    async def _send(self, path: str, body: dict[str, Any], *, patient: bool) -> SendResult:
+        refreshed = False
+        rate_retries = INLINE_RATE_RETRIES if patient else 0
+        delay = INLINE_RATE_DELAY
+        while True:
+            try:
+                token = await self.tokens.access_token()
+            except TokenError as exc:
+                logger.error("cannot send on Zalo: %s", exc)
+                return SendResult("retry", exc.code or 0, retry_after=TOKEN_BACKOFF)
+            code = await self._post(path, body, token)
+            if code == 0:
+                return SendResult("sent")
+            if code is None:
+                return SendResult("retry", 0, retry_after=NETWORK_BACKOFF)
+            if code in TOKEN_ERRORS and not refreshed:
+                refreshed = True
+                logger.info("Zalo rejected the access token (%d): refreshing", code)
+                try:
+                    await self.tokens.refresh(token)
+                except TokenError as exc:
+                    logger.error("cannot send on Zalo: %s", exc)
+                    return SendResult("retry", code, retry_after=TOKEN_BACKOFF)
+                continue
+            if code in RATE_LIMITED:
+                if rate_retries > 0:
+                    rate_retries -= 1
+                    await self.sleep(delay)
+                    delay *= 2
+                    continue
+                logger.warning("Zalo rate limit (%d): backing off", code)
+                return SendResult("retry", code, retry_after=RATE_LIMIT_BACKOFF)
+            if code in OUTSIDE_WINDOW:
+                logger.info("Zalo user outside the messaging window (%d): not sent", code)
+                return SendResult("undeliverable", code)
+            if code in TOKEN_ERRORS:
+                logger.error("Zalo rejected a freshly refreshed access token (%d)", code)
+                return SendResult("retry", code, retry_after=TOKEN_BACKOFF)
+            logger.warning("Zalo refused a message with error %d", code)
+            return SendResult("failed", code)
+
+    async def _post(self, path: str, body: dict[str, Any], token: str) -> int | None:
+        """POST one message; Zalo's error code (0 = sent), or None when Zalo was unreachable."""
+        try:
+            async with self.session.post(
+                self.settings.api_base_url + path,
+                json=body,
+                headers={"access_token": token},
+                timeout=TIMEOUT,
+            ) as resp:
+                status = resp.status
+                if status >= 500 or status == 429:
+                    logger.warning("Zalo API answered HTTP %d", status)
+                    return None
+                try:
+                    answer = await resp.json(content_type=None)
+                except ValueError:
+                    answer = None
+        except (aiohttp.ClientError, TimeoutError):
+            logger.warning("Zalo API unreachable")
+            return None
+        code = _int(answer.get("error", 0)) if isinstance(answer, dict) else None
+        if code is None or (code == 0 and status != 200):
+            # Not Zalo's answer (a proxy's error page, a wrong ZALO_API_BASE_URL): a refusal.
+            logger.warning("Zalo API answered HTTP %d without a Zalo result", status)
+            return -1
+        return code
+
+
+def expires_soon(pair: TokenPair, now: datetime, margin: timedelta = REFRESH_MARGIN) -> bool:
+    """Whether `pair` should be refreshed now."""
+    return pair.expires_at - now <= margin

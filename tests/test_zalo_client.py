@@ -1,0 +1,241 @@
+"""The Zalo API client and token manager against the fake Zalo API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.channels import zalo_client
+from bot.channels.zalo_client import TokenError, TokenManager, ZaloClient
+from bot.clock import FakeClock
+from bot.settings import Secret, ZaloSettings
+from bot.storage import Store
+from bot.storage.zalo import load_tokens, seed_tokens
+from tests.fakes.zalo_api import FakeZaloAPI
+
+
+@dataclass
+class Client:
+    fake: FakeZaloAPI
+    store: Store
+    clock: FakeClock
+    session: aiohttp.ClientSession
+    tokens: TokenManager
+    client: ZaloClient
+    sleeps: list[float]
+
+
+async def _no_sleep(sleeps: list[float], seconds: float) -> None:
+    sleeps.append(seconds)
+
+
+@pytest.fixture
+async def zc(store: Store, clock: FakeClock) -> AsyncIterator[Client]:
+    async with FakeZaloAPI() as fake, aiohttp.ClientSession() as session:
+        settings = fake.settings()
+        tokens = TokenManager(store, settings, clock, session)
+        await tokens.start()
+        sleeps: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            await _no_sleep(sleeps, seconds)
+
+        client = ZaloClient(settings, tokens, session, sleep=sleep)
+        yield Client(fake, store, clock, session, tokens, client, sleeps)
+
+
+async def test_first_use_rotates_the_seeded_pair_and_stores_it(zc: Client) -> None:
+    result = await zc.client.send_texts("1001", ["Xin chào"])
+    assert result.status == "sent" and result.sent_parts == 1
+    assert zc.fake.refreshes == 1 and zc.fake.texts("1001") == ["Xin chào"]
+    pair = await load_tokens(zc.store)
+    assert pair is not None
+    assert pair.access_token == zc.fake.access_token
+    assert pair.refresh_token == zc.fake.refresh_token
+    assert pair.expires_at == zc.clock.now() + timedelta(seconds=90000)
+    # The next send uses the stored token: no second refresh.
+    await zc.client.send_texts("1001", ["Lần hai"])
+    assert zc.fake.refreshes == 1
+
+
+async def test_expired_token_is_refreshed_once_and_the_send_retried_once(zc: Client) -> None:
+    await zc.client.send_texts("1001", ["một"])
+    zc.fake.expire_access_token()
+    result = await zc.client.send_texts("1001", ["hai"])
+    assert result.status == "sent"
+    assert zc.fake.texts("1001") == ["một", "hai"]
+    assert zc.fake.refreshes == 2
+
+
+@pytest.mark.parametrize("code", [-216, -220])
+async def test_token_error_twice_is_not_retried_forever(zc: Client, code: int) -> None:
+    await zc.client.send_texts("1001", ["một"])
+    zc.fake.fail_next(code, code, code)
+    result = await zc.client.send_texts("1001", ["hai"])
+    assert result.status == "retry" and result.code == code
+    assert zc.fake.refreshes == 2  # refreshed once, retried once, then gave up
+    assert zc.fake.texts("1001") == ["một"]
+
+
+async def test_refresh_before_expiry(zc: Client) -> None:
+    await zc.client.send_texts("1001", ["một"])
+    zc.clock.advance(timedelta(hours=24, minutes=40))  # 25 h tokens, refreshed 30 min ahead
+    await zc.client.send_texts("1001", ["hai"])
+    assert zc.fake.refreshes == 2
+    assert not [c for c in zc.fake.calls if c[1] == -216]  # never met an expired token
+
+
+async def test_concurrent_token_errors_refresh_once(zc: Client) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    zc.fake.expire_access_token()
+    zc.fake.latency_ms = 20
+    results = await asyncio.gather(
+        *(zc.client.send_texts(str(100 + i), [f"m{i}"]) for i in range(8))
+    )
+    assert all(r.status == "sent" for r in results)
+    assert zc.fake.refreshes == 2  # the first one, and ONE for the expiry
+    assert not zc.fake.refusals  # no reused refresh token
+
+
+async def test_two_managers_on_one_database_never_reuse_a_refresh_token(
+    zc: Client, clock: FakeClock
+) -> None:
+    # E.g. the server and a `bdg-bot reminders run` process, each with its own manager.
+    await zc.client.send_texts("1", ["warm"])
+    other_tokens = TokenManager(zc.store, zc.fake.settings(), clock, zc.session)
+    await other_tokens.start()  # same environment: the stored pair is kept
+    other = ZaloClient(zc.fake.settings(), other_tokens, zc.session)
+    zc.fake.expire_access_token()
+    first = await zc.client.send_texts("2", ["a"])
+    second = await other.send_texts("3", ["b"])
+    assert first.status == second.status == "sent"
+    assert zc.fake.refreshes == 2 and not zc.fake.refusals
+
+
+async def test_refused_refresh_is_reported_and_retried_later(zc: Client) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    zc.fake.refresh_token = "revoked-by-zalo"  # e.g. the OA was re-authorised elsewhere
+    zc.fake.expire_access_token()
+    result = await zc.client.send_texts("1", ["x"])
+    assert result.status == "retry" and result.retry_after == zalo_client.TOKEN_BACKOFF
+    assert zc.fake.refusals == [-14014]
+    # Nothing was lost: the stored pair is unchanged, ready for the admin's new one.
+    pair = await load_tokens(zc.store)
+    assert pair is not None and pair.refresh_token != "revoked-by-zalo"
+
+
+async def test_rate_limit_waited_out_for_replies_not_for_proactive(zc: Client) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    zc.fake.fail_next(-32, -32)
+    waited = await zc.client.send_texts("1", ["reply"])
+    assert waited.status == "sent" and len(zc.sleeps) == 2
+    zc.fake.fail_next(-32)
+    proactive = await zc.client.send_texts("1", ["reminder"], wait_rate_limit=False)
+    assert proactive.status == "retry" and proactive.code == -32
+    assert proactive.retry_after == zalo_client.RATE_LIMIT_BACKOFF
+
+
+async def test_rate_limit_mid_message_is_waited_out(zc: Client) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    # The second part meets the limit: a half-sent reminder is worse than a slow one.
+    zc.fake.fail_next(0, -32)
+    result = await zc.client.send_texts("1", ["p1", "p2"], wait_rate_limit=False)
+    assert result.status == "sent" and zc.fake.texts("1")[-2:] == ["p1", "p2"]
+    assert zc.sleeps == [zalo_client.INLINE_RATE_DELAY]
+
+
+async def test_proxy_error_page_is_a_failure_and_5xx_a_retry(zc: Client) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    zc.fake.fail_http_next(404)
+    assert (await zc.client.send_texts("1", ["x"])).status == "failed"
+    zc.fake.fail_http_next(502)
+    result = await zc.client.send_texts("1", ["x"])
+    assert result.status == "retry" and result.retry_after == zalo_client.NETWORK_BACKOFF
+
+
+@pytest.mark.parametrize(("code", "status"), [(-230, "undeliverable"), (-232, "undeliverable"),
+                                              (-201, "failed"), (-124, "failed")])  # fmt: skip
+async def test_error_codes_map_to_outcomes(zc: Client, code: int, status: str) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    zc.fake.fail_next(code)
+    result = await zc.client.send_texts("1", ["x", "y"])
+    assert result.status == status and result.code == code and result.sent_parts == 0
+    assert result.detail == f"zalo error {code}"
+    assert zc.fake.texts("1") == ["warm"]  # stopped at the first failure
+
+
+async def test_unreachable_api_is_retry(store: Store, clock: FakeClock) -> None:
+    settings = ZaloSettings(
+        app_id="1",
+        oa_secret=Secret("s"),
+        app_secret=Secret("a"),
+        access_token=Secret("AT"),
+        refresh_token=Secret("RT"),
+        api_base_url="http://127.0.0.1:9",
+        oauth_base_url="http://127.0.0.1:9",
+    )
+    async with aiohttp.ClientSession() as session:
+        tokens = TokenManager(store, settings, clock, session)
+        await tokens.start()
+        with pytest.raises(TokenError):
+            await tokens.access_token()  # the seeded pair must be refreshed first
+        tokens._pair = None
+        clock.advance(timedelta(seconds=1))
+        result = await ZaloClient(settings, tokens, session).send_texts("1", ["x"])
+        assert result.status == "retry"
+
+
+async def test_seed_once_but_a_new_environment_pair_wins(db_path: Path, clock: FakeClock) -> None:
+    store = await Store.open(db_path)
+    try:
+        assert await seed_tokens(store, "AT-env", "RT-env", clock.now())
+        assert not await seed_tokens(store, "AT-env", "RT-env", clock.now())
+        await store.db.execute(
+            "UPDATE zalo_tokens SET access_token = 'AT-9', refresh_token = 'RT-9'"
+        )
+        # A restart with the same environment keeps the rotated pair...
+        assert not await seed_tokens(store, "AT-env", "RT-env", clock.now())
+        pair = await load_tokens(store)
+        assert pair is not None and pair.refresh_token == "RT-9"
+        # ...while a pair the admin put there after re-authorising replaces it.
+        assert await seed_tokens(store, "AT-new", "RT-new", clock.now())
+        pair = await load_tokens(store)
+        assert pair is not None and pair.refresh_token == "RT-new"
+        assert "RT-new" not in repr(pair) and "AT-new" not in repr(pair)
+    finally:
+        await store.close()
+
+
+async def test_fake_token_endpoint_rotates_and_rejects_reuse() -> None:
+    async with FakeZaloAPI() as fake, aiohttp.ClientSession() as session:
+        url = fake.base_url + "/v4/oa/access_token"
+        form = {"refresh_token": "RT-0", "app_id": fake.app_id, "grant_type": "refresh_token"}
+        headers = {"secret_key": fake.app_secret}
+        async with session.post(url, data=form, headers=headers) as resp:
+            first = await resp.json()
+        assert first["refresh_token"] != "RT-0" and first["expires_in"] == "90000"
+        async with session.post(url, data=form, headers=headers) as resp:
+            again = await resp.json()
+        assert again["error"] == -14014 and "access_token" not in again
+        async with session.post(url, data=form, headers={"secret_key": "wrong"}) as resp:
+            assert (await resp.json())["error"] == -14002
+
+
+async def test_fake_send_endpoint_checks_token_and_text() -> None:
+    async with FakeZaloAPI() as fake, aiohttp.ClientSession() as session:
+        url = fake.base_url + "/v3.0/oa/message/cs"
+        body = {"recipient": {"user_id": "1"}, "message": {"text": "x"}}
+        async with session.post(url, json=body, headers={"access_token": "nope"}) as resp:
+            assert resp.status == 200 and (await resp.json())["error"] == -216
+        too_long = {"recipient": {"user_id": "1"}, "message": {"text": "x" * 2001}}
+        async with session.post(url, json=too_long, headers={"access_token": "AT-0"}) as resp:
+            assert (await resp.json())["error"] == -201
+        async with session.post(url, json=body, headers={"access_token": "AT-0"}) as resp:
+            assert (await resp.json())["error"] == 0
+        assert fake.texts("1") == ["x"]

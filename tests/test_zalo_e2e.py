@@ -1,0 +1,407 @@
+"""End to end: signed Zalo webhook events in, replies out through the fake Zalo API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.channels import zalo as zalo_channel
+from bot.channels import zalo_client
+from bot.channels.zalo import CHANNEL_KEY, WEBHOOK_PATH, ZaloSender, build_zalo_app, serve_zalo
+from bot.clock import FakeClock
+from bot.core.app import Runtime, open_runtime
+from bot.core.delivery import Delivery, ProactiveSender
+from bot.core.officer import new_invite_code
+from bot.core.types import Button, Reply
+from bot.settings import Settings
+from bot.storage.reports import ReportStore
+from bot.storage.zalo import get_interaction, load_tokens
+from tests.fakes.zalo_api import FakeZaloAPI
+
+CITIZEN = "6120000000000000001"  # Zalo ids exceed 2**53
+OFFICER = "6120000000000000002"
+ADMIN = "6120000000000000009"
+
+
+@dataclass
+class Bot:
+    fake: FakeZaloAPI
+    rt: Runtime
+    clock: FakeClock
+    url: str
+    db_path: Path
+    app: web.Application
+
+    async def say(self, user: str, text: str, **kw: object) -> int:
+        """A user sends `text`; the webhook's HTTP status."""
+        return await self.fake.post_event(self.url, self.fake.text_event(user, text, **kw))  # type: ignore[arg-type]
+
+    async def exchange(self, user: str, text: str, n_new: int = 1) -> list[str]:
+        """Send `text` and wait for `n_new` more messages to `user`; all texts so far."""
+        before = len(self.fake.texts(user))
+        assert await self.say(user, text) == 200
+        await self.fake.wait_sent(user, before + n_new)
+        return self.fake.texts(user)
+
+    @property
+    def sender(self) -> ZaloSender:
+        return self.app[CHANNEL_KEY].sender
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
+    async with FakeZaloAPI() as fake:
+        fake.clock = clock.now
+        settings = Settings(
+            db_path=tmp_path / "bot.sqlite3",
+            zalo=fake.settings(),
+            admins=frozenset({f"zalo:{ADMIN}"}),
+        )
+        async with open_runtime(settings, clock) as rt:
+            app = build_zalo_app(rt)
+            server = TestServer(app, host="127.0.0.1")
+            await server.start_server()
+            try:
+                url = str(server.make_url(WEBHOOK_PATH))
+                yield Bot(fake, rt, clock, url, settings.db_path, app)
+            finally:
+                await server.close()
+
+
+async def settle(bot: Bot, seconds: float = 0.3) -> None:
+    """Give the bot time to (wrongly) answer something."""
+    await asyncio.sleep(seconds)
+
+
+# --- receiving ----------------------------------------------------------------------------------
+
+
+async def test_start_menu_number_and_question(bot: Bot) -> None:
+    texts = await bot.exchange(CITIZEN, "/start")
+    welcome = texts[0]
+    assert "/xoa" in welcome and "113" in welcome
+    assert "\n1. " in welcome and "(Trả lời bằng một số.)" in welcome
+    # Pick the hotlines from the numbered menu (the 3rd option of the main menu).
+    texts = await bot.exchange(CITIZEN, "3")
+    assert "111" in texts[-1]
+    texts = await bot.exchange(CITIZEN, "bao luc gia dinh la gi")
+    assert "Nguồn" in texts[-1]
+    assert bot.fake.refreshes == 1  # the seeded pair was rotated once, on first use
+
+
+async def test_bad_requests_are_rejected_and_nothing_is_processed(bot: Bot) -> None:
+    fake = bot.fake
+    event = fake.text_event(CITIZEN, "/start")
+    raw = json.dumps(event).encode()
+    assert await fake.post_event(bot.url, event, sign=False) == 401
+    assert await fake.post_event(bot.url, event, signature="mac=" + "0" * 64) == 401
+    wrong_secret = fake.sign(raw + b" ", event["timestamp"])
+    assert await fake.post_event(bot.url, raw, signature=wrong_secret) == 401
+    assert await fake.post_event(bot.url, b"{not json", signature="mac=00") == 400
+    assert await fake.post_event(bot.url, b"[1, 2]", signature="mac=00") == 400
+    other_app = dict(event, app_id="999")
+    other_raw = json.dumps(other_app).encode()
+    signed_other = fake.sign(other_raw, other_app["timestamp"], app_id="999")
+    assert await fake.post_event(bot.url, other_raw, signature=signed_other) == 401
+    no_time = {k: v for k, v in event.items() if k != "timestamp"}
+    assert await fake.post_event(bot.url, no_time, signature=fake.sign(raw, "")) == 401
+    await settle(bot)
+    assert fake.sent == [] and fake.refreshes == 0
+    rows = await bot.rt.store.fetchall("SELECT * FROM processed_updates")
+    assert rows == []
+    assert await get_interaction(bot.rt.store, CITIZEN) is None
+
+
+async def test_duplicate_msg_id_is_answered_once(bot: Bot) -> None:
+    event = bot.fake.text_event(CITIZEN, "/duongdaynong", msg_id="dup-1")
+    assert await bot.fake.post_event(bot.url, event) == 200
+    assert await bot.fake.post_event(bot.url, event) == 200  # Zalo's retry
+    await bot.exchange(CITIZEN, "/start")
+    await settle(bot)
+    texts = bot.fake.texts(CITIZEN)
+    assert len(texts) == 2 and "111" in texts[0]
+
+
+async def test_one_users_messages_are_answered_in_order(bot: Bot) -> None:
+    bot.fake.latency_ms = 30  # a real round trip, so that a race would show
+    for text in ("/ngonngu", "/start"):
+        assert await bot.say(CITIZEN, text) == 200
+    # Other users at the same time do not delay or reorder this one.
+    for i in range(5):
+        assert await bot.say(f"70000000000000000{i}", "/start") == 200
+    await bot.fake.wait_sent(CITIZEN, 2)
+    assert "Nothing you type is stored" in bot.fake.texts(CITIZEN)[1]
+
+
+async def test_webhook_answers_before_the_reply_is_sent(bot: Bot) -> None:
+    bot.fake.latency_ms = 400
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await bot.say(CITIZEN, "/start") == 200
+    assert loop.time() - started < 0.3  # Zalo allows two seconds; the reply comes after
+    await bot.fake.wait_sent(CITIZEN, 1)
+
+
+async def test_location_as_strings_gives_nearest_places(bot: Bot) -> None:
+    event = bot.fake.location_event(
+        CITIZEN, {"coordinates": {"latitude": "21.8537", "longitude": "106.7615"}}
+    )
+    assert await bot.fake.post_event(bot.url, event) == 200
+    [reply] = await bot.fake.wait_sent(CITIZEN, 1)
+    assert reply.text.count(" km") == 3 and "maps.google.com" in reply.text
+
+
+async def test_follow_gets_the_welcome_and_unfollow_forgets(bot: Bot) -> None:
+    fake = bot.fake
+    assert await fake.post_event(bot.url, fake.follow_event(CITIZEN)) == 200
+    [welcome] = await fake.wait_sent(CITIZEN, 1)
+    assert "/xoa" in welcome.text
+    await bot.exchange(CITIZEN, "/dangky")
+    await bot.exchange(CITIZEN, "/ngonngu")
+    store = bot.rt.store
+    assert await store.get_user(f"zalo:{CITIZEN}") is not None
+    assert await get_interaction(store, CITIZEN) is not None
+    sent = len(fake.sent)
+    assert await fake.post_event(bot.url, fake.follow_event(CITIZEN, name="unfollow")) == 200
+    await settle(bot)
+    assert len(fake.sent) == sent  # nothing can be sent to someone who left
+    assert await store.get_user(f"zalo:{CITIZEN}") is None
+    assert await get_interaction(store, CITIZEN) is None
+    assert await store.get_menu(f"zalo:{CITIZEN}") == []
+
+
+async def test_erase_on_zalo_says_messages_stay_in_the_app(bot: Bot) -> None:
+    await bot.exchange(CITIZEN, "/dangky")
+    texts = await bot.exchange(CITIZEN, "/xoa")
+    assert "Zalo" in texts[-1]
+    assert await bot.rt.store.get_user(f"zalo:{CITIZEN}") is None
+
+
+async def test_sticker_gets_the_menu_and_echoes_are_ignored(bot: Bot) -> None:
+    fake = bot.fake
+    echo = fake._event(
+        "oa_send_text",
+        None,
+        sender={"id": "1"},
+        recipient={"id": CITIZEN},
+        message={"msg_id": "e1", "text": "our own"},
+    )
+    assert await fake.post_event(bot.url, echo) == 200
+    sticker = fake._event(
+        "user_send_sticker",
+        None,
+        sender={"id": CITIZEN},
+        message={"msg_id": "s1", "attachments": [{"type": "sticker"}]},
+    )
+    assert await fake.post_event(bot.url, sticker) == 200
+    [menu] = await fake.wait_sent(CITIZEN, 1)
+    assert "1. " in menu.text
+    await settle(bot)
+    assert len(fake.sent) == 1
+
+
+async def test_stale_event_is_not_processed(bot: Bot) -> None:
+    old = bot.fake.text_event(CITIZEN, "/start", at=bot.clock.now() - timedelta(days=4))
+    assert await bot.fake.post_event(bot.url, old) == 200
+    await settle(bot)
+    assert bot.fake.sent == []
+
+
+async def test_emergency_first_reply_leads_with_113(bot: Bot) -> None:
+    texts = await bot.exchange(CITIZEN, "ck đang đánh e, cứu em")
+    assert "113" in texts[0].splitlines()[0]
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+async def test_token_expiry_mid_conversation_is_refreshed_and_delivered(bot: Bot) -> None:
+    await bot.exchange(CITIZEN, "/start")
+    bot.fake.expire_access_token()  # 25 hours later, as far as Zalo is concerned
+    texts = await bot.exchange(CITIZEN, "/duongdaynong")
+    assert "111" in texts[-1] and len(texts) == 2
+    assert bot.fake.refreshes == 2 and not bot.fake.refusals
+    pair = await load_tokens(bot.rt.store)
+    assert pair is not None and pair.refresh_token == bot.fake.refresh_token
+
+
+async def test_long_answer_is_split(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    line = "Tháng hành động vì bình đẳng giới và phòng ngừa bạo lực trên cơ sở giới."
+    text = "\n".join([line] * 35)
+    assert 2500 <= len(text) <= 2600
+
+    async def long_answer(inc: object) -> list[Reply]:
+        return [Reply(text, buttons=[[Button("Menu", "menu")]])]
+
+    # An answer to the user's own message...
+    monkeypatch.setattr(bot.rt.engine, "handle", long_answer)
+    parts = await bot.exchange(OFFICER, "cho toi biet them", n_new=2)
+    assert len(parts) == 2 and all(len(p) <= 2000 for p in parts)
+    assert parts[0] + "\n" + parts[1] == text + "\n\n1. Menu\n(Trả lời bằng một số.)"
+    # ...and a proactive one.
+    assert await bot.sender.deliver(OFFICER, Reply(text)) == Delivery("sent")
+    parts = bot.fake.texts(OFFICER)[2:]
+    assert len(parts) == 2 and all(len(p) <= 2000 for p in parts)
+    assert "\n".join(parts) == text  # cut cleanly at a line break
+    await settle(bot, 0.1)
+    assert len(bot.fake.texts(OFFICER)) == 4
+
+
+async def test_reply_rate_limit_is_waited_out(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zalo_client, "INLINE_RATE_DELAY", 0.01)
+    await bot.exchange(CITIZEN, "/start")
+    bot.fake.fail_next(-32)
+    texts = await bot.exchange(CITIZEN, "/duongdaynong")
+    assert "111" in texts[-1]
+
+
+async def test_reply_network_failure_is_resumed_without_repeats(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(zalo_channel, "REPLY_RESUME_DELAYS", (0.01, 0.01))
+    await bot.exchange(CITIZEN, "/start")
+    bot.fake.fail_http_next(502)
+    texts = await bot.exchange(CITIZEN, "/duongdaynong")
+    await settle(bot, 0.1)
+    assert len(texts) == 2 and "111" in texts[1]
+
+
+# --- proactive: reminders and broadcasts through the outbox contract ---------------------------
+
+
+async def register_officer(bot: Bot, user: str, unit: str = "that-khe") -> None:
+    code = new_invite_code()
+    now = bot.clock.now()
+    await ReportStore(bot.rt.store).create_invite(code, unit, now + timedelta(days=7), "cli", now)
+    texts = await bot.exchange(user, code)
+    assert "Thất Khê" in texts[-1]
+
+
+async def test_officer_registers_and_reports_on_zalo(bot: Bot) -> None:
+    await register_officer(bot, OFFICER)
+    texts = await bot.exchange(OFFICER, "BC N tt=3 nd=120 nu=70")
+    assert "120" in texts[-1]
+    options = await bot.rt.store.get_menu(f"zalo:{OFFICER}")
+    number = next(i for i, data in enumerate(options, 1) if data.startswith("rep:ok:"))
+    texts = await bot.exchange(OFFICER, str(number))
+    assert "phiên bản 1" in texts[-1]
+    report = await ReportStore(bot.rt.store).current_report("that-khe", "2026-N")
+    assert report is not None and report.officer == f"zalo:{OFFICER}"
+
+
+async def test_reminder_inside_and_outside_the_window(bot: Bot) -> None:
+    sender: ProactiveSender = bot.sender
+    assert sender.channel == "zalo"
+    await register_officer(bot, OFFICER)
+    reminder = Reply(
+        "Nhắc: hạn báo cáo 6 tháng là 15/6.", buttons=[[Button("Báo cáo ngay", "rep:start")]]
+    )
+    # Inside the window: sent as a consultation message, numbered option included.
+    bot.clock.advance(timedelta(hours=47))
+    assert await sender.deliver(OFFICER, reminder) == Delivery("sent")
+    assert "1. Báo cáo ngay" in bot.fake.texts(OFFICER)[-1]
+    # Outside it: not attempted at all, the outbox records it as undeliverable.
+    calls = len(bot.fake.calls)
+    bot.clock.advance(timedelta(hours=2))
+    delivery = await sender.deliver(OFFICER, reminder)
+    assert delivery.status == "undeliverable" and "48" in delivery.detail
+    assert len(bot.fake.calls) == calls
+    # Writing again reopens the window.
+    await bot.exchange(OFFICER, "/start")
+    assert (await sender.deliver(OFFICER, reminder)).status == "sent"
+
+
+async def test_unknown_user_and_quota_are_outside_the_window(bot: Bot) -> None:
+    assert (await bot.sender.deliver("6120000000000000999", Reply("x"))).status == (
+        "undeliverable"
+    )
+    await bot.exchange(CITIZEN, "/start")  # one of the 8 free messages used
+    statuses = [(await bot.sender.deliver(CITIZEN, Reply(f"tin {i}"))).status for i in range(8)]
+    assert statuses == ["sent"] * 7 + ["undeliverable"]
+
+
+async def test_zalo_window_errors_are_undeliverable_and_others_failed(bot: Bot) -> None:
+    await bot.exchange(CITIZEN, "/start")
+    bot.fake.outside_window.add(CITIZEN)
+    delivery = await bot.sender.deliver(CITIZEN, Reply("x"))
+    assert delivery == Delivery("undeliverable", detail="zalo error -230")
+    bot.fake.outside_window.clear()
+    bot.fake.fail_next(-201)
+    assert (await bot.sender.deliver(CITIZEN, Reply("x"))).status == "failed"
+    bot.fake.fail_next(-32)
+    delivery = await bot.sender.deliver(CITIZEN, Reply("x"))
+    assert delivery.status == "retry" and delivery.retry_after == zalo_client.RATE_LIMIT_BACKOFF
+
+
+async def test_transaction_template_outside_the_window(bot: Bot) -> None:
+    await register_officer(bot, OFFICER)
+    bot.clock.advance(timedelta(days=3))
+    bot.sender.transaction_template = "transaction_event"
+    try:
+        delivery = await bot.sender.deliver(OFFICER, Reply("Nhắc hạn báo cáo\nHạn: 15/12."))
+    finally:
+        bot.sender.transaction_template = None
+    assert delivery == Delivery("sent")
+    sent = bot.fake.sent[-1]
+    assert sent.kind == "transaction" and "Hạn: 15/12." in sent.text
+    payload = sent.body["message"]["attachment"]["payload"]
+    assert payload["template_type"] == "transaction_event" and payload["language"] == "VI"
+
+
+# --- privacy and serving ------------------------------------------------------------------------
+
+
+async def test_no_citizen_text_or_token_in_logs_or_database(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Production logs at INFO (aiosqlite would print SQL parameters at DEBUG); ours at DEBUG.
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="bot")
+    secret_text = "chong toi danh toi o xom Na Sam"
+    await bot.exchange(CITIZEN, secret_text)
+    bot.fake.expire_access_token()
+    await bot.exchange(CITIZEN, "hom qua chong toi lai say ruou")
+    logged = caplog.text
+    for needle in ("chong toi", "say ruou", bot.fake.access_token, bot.fake.refresh_token,
+                   bot.fake.oa_secret, bot.fake.app_secret):  # fmt: skip
+        assert needle not in logged
+    raw = b"".join(
+        p.read_bytes() for p in bot.db_path.parent.iterdir() if p.name.startswith("bot.sqlite3")
+    )
+    assert b"chong toi" not in raw and b"say ruou" not in raw
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_serve_zalo_on_a_real_port(tmp_path: Path, clock: FakeClock) -> None:
+    async with FakeZaloAPI() as fake:
+        fake.clock = clock.now
+        port = free_port()
+        settings = Settings(
+            db_path=tmp_path / "bot.sqlite3", zalo=fake.settings(("127.0.0.1", port))
+        )
+        stop = asyncio.Event()
+        async with open_runtime(settings, clock) as rt:
+            task = asyncio.create_task(serve_zalo(rt, stop))
+            # The start-up maintenance rotates the environment's pair at once.
+            await fake.wait_for(lambda: fake.refreshes == 1)
+            url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+            assert await fake.post_event(url, fake.text_event(CITIZEN, "/start")) == 200
+            await fake.wait_sent(CITIZEN, 1)
+            stop.set()
+            await asyncio.wait_for(task, 10)
+        assert fake.refreshes == 1
