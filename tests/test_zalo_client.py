@@ -116,6 +116,8 @@ async def test_two_managers_on_one_database_never_reuse_a_refresh_token(
     second = await other.send_texts("3", ["b"])
     assert first.status == second.status == "sent"
     assert zc.fake.refreshes == 2 and not zc.fake.refusals
+    # The second manager read the rotated pair instead of trying its stale token.
+    assert [code for _path, code in zc.fake.calls].count(-216) == 1
 
 
 async def test_refused_refresh_is_reported_and_retried_later(zc: Client) -> None:
@@ -185,7 +187,6 @@ async def test_unreachable_api_is_retry(store: Store, clock: FakeClock) -> None:
         await tokens.start()
         with pytest.raises(TokenError):
             await tokens.access_token()  # the seeded pair must be refreshed first
-        tokens._pair = None
         clock.advance(timedelta(seconds=1))
         result = await ZaloClient(settings, tokens, session).send_texts("1", ["x"])
         assert result.status == "retry"

@@ -404,7 +404,10 @@ class ZaloChannel:
         tokens = TokenManager(rt.store, self.settings, rt.clock, self._session)
         await tokens.start()
         self._client = ZaloClient(self.settings, tokens, self._session)
-        self._sender = ZaloSender(self._client, rt.store, rt.clock)
+        # An approved transaction template (ZALO_TRANSACTION_TEMPLATE, when the settings
+        # carry one) reaches users outside the window; without it they are undeliverable.
+        template = getattr(self.settings, "transaction_template", "") or None
+        self._sender = ZaloSender(self._client, rt.store, rt.clock, transaction_template=template)
 
     async def close(self) -> None:
         """Finish the events being answered, then close the HTTP session."""
@@ -547,7 +550,8 @@ async def open_zalo_sender(
     await channel.start()
     try:
         sender = channel.sender
-        sender.transaction_template = transaction_template
+        if transaction_template is not None:
+            sender.transaction_template = transaction_template or None
         yield sender
     finally:
         await channel.close()

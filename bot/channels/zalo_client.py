@@ -153,21 +153,20 @@ class TokenManager:
         self.session = session
         self.margin = margin
         self._lock = asyncio.Lock()
-        self._pair: TokenPair | None = None
 
     async def start(self) -> None:
-        """Take the environment's pair on first start (or after it changed), load the pair."""
+        """Take the environment's pair on first start (or after the admin changed it)."""
         s = self.settings
         if await seed_tokens(self.store, s.access_token, s.refresh_token, self.clock.now()):
             logger.info("Zalo token pair taken from the environment")
-        self._pair = await load_tokens(self.store)
 
     async def access_token(self) -> Secret:
         """A valid access token, refreshed first when it is about to expire."""
-        pair = self._pair or await load_tokens(self.store)
+        # Read from the database every time (one small row): another process, or another
+        # manager in this one, may have rotated the pair, and the old token then fails.
+        pair = await load_tokens(self.store)
         if pair is None:
             raise TokenError(None, "no token pair stored")
-        self._pair = pair
         if expires_soon(pair, self.clock.now(), self.margin):
             pair = await self.refresh(pair.access_token)
         return pair.access_token
@@ -176,9 +175,7 @@ class TokenManager:
         """Replace the access token `stale` (unless another task or process already did)."""
         async with self._lock:
             now = self.clock.now()
-            pair = await rotate_tokens(self.store, stale, self._exchange, now)
-            self._pair = pair
-            return pair
+            return await rotate_tokens(self.store, stale, self._exchange, now)
 
     async def maintain(self) -> None:
         """Refresh ahead of expiry; run periodically so the refresh token never lapses."""
