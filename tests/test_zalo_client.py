@@ -108,9 +108,10 @@ async def test_two_managers_on_one_database_never_reuse_a_refresh_token(
 ) -> None:
     # E.g. the server and a `bdg-bot reminders run` process, each with its own manager.
     await zc.client.send_texts("1", ["warm"])
-    other_tokens = TokenManager(zc.store, zc.fake.settings(), clock, zc.session)
+    settings = zc.tokens.settings
+    other_tokens = TokenManager(zc.store, settings, clock, zc.session)
     await other_tokens.start()  # same environment: the stored pair is kept
-    other = ZaloClient(zc.fake.settings(), other_tokens, zc.session)
+    other = ZaloClient(settings, other_tokens, zc.session)
     zc.fake.expire_access_token()
     first = await zc.client.send_texts("2", ["a"])
     second = await other.send_texts("3", ["b"])
