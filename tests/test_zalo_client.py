@@ -162,8 +162,19 @@ async def test_proxy_error_page_is_a_failure_and_5xx_a_retry(zc: Client) -> None
     assert result.status == "retry" and result.retry_after == zalo_client.NETWORK_BACKOFF
 
 
-@pytest.mark.parametrize(("code", "status"), [(-230, "undeliverable"), (-232, "undeliverable"),
-                                              (-201, "failed"), (-124, "failed")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (-230, "undeliverable"),
+        (-232, "undeliverable"),
+        (-213, "undeliverable"),
+        (-227, "undeliverable"),
+        (-244, "blocked"),
+        (-201, "failed"),
+        (-223, "failed"),
+        (-124, "failed"),
+    ],
+)
 async def test_error_codes_map_to_outcomes(zc: Client, code: int, status: str) -> None:
     await zc.client.send_texts("1", ["warm"])
     zc.fake.fail_next(code)
@@ -241,3 +252,20 @@ async def test_fake_send_endpoint_checks_token_and_text() -> None:
         async with session.post(url, json=body, headers={"access_token": "AT-0"}) as resp:
             assert (await resp.json())["error"] == 0
         assert fake.texts("1") == ["x"]
+
+
+async def test_used_up_quota_is_retried_much_later(zc: Client) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    zc.fake.fail_next(-211)
+    result = await zc.client.send_texts("1", ["x"])
+    assert result.status == "retry" and result.retry_after == zalo_client.QUOTA_BACKOFF
+
+
+async def test_admin_errors_are_logged_as_errors(
+    zc: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    zc.fake.fail_next(-223)
+    with caplog.at_level("ERROR"):
+        await zc.client.send_texts("1", ["x"])
+    assert "-223" in caplog.text and "docs/zalo.md" in caplog.text

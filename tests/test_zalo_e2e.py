@@ -122,6 +122,17 @@ async def test_bad_requests_are_rejected_and_nothing_is_processed(bot: Bot) -> N
     assert await get_interaction(bot.rt.store, CITIZEN) is None
 
 
+async def test_signature_with_the_oa_id_first_is_accepted(bot: Bot) -> None:
+    # Zalo documents the app id; working integrations report the OA id in its place.
+    fake = bot.fake
+    event = fake.text_event(CITIZEN, "/start")
+    raw = json.dumps(event).encode()
+    oa_id = event["recipient"]["id"]
+    signature = fake.sign(raw, event["timestamp"], app_id=oa_id)
+    assert await fake.post_event(bot.url, raw, signature=signature) == 200
+    await fake.wait_sent(CITIZEN, 1)
+
+
 async def test_duplicate_msg_id_is_answered_once(bot: Bot) -> None:
     event = bot.fake.text_event(CITIZEN, "/duongdaynong", msg_id="dup-1")
     assert await bot.fake.post_event(bot.url, event) == 200
@@ -166,11 +177,11 @@ async def test_follow_gets_the_welcome_and_unfollow_forgets(bot: Bot) -> None:
     assert await fake.post_event(bot.url, fake.follow_event(CITIZEN)) == 200
     [welcome] = await fake.wait_sent(CITIZEN, 1)
     assert "/xoa" in welcome.text
+    store = bot.rt.store
+    assert await get_interaction(store, CITIZEN) is not None  # following is an interaction
     await bot.exchange(CITIZEN, "/dangky")
     await bot.exchange(CITIZEN, "/ngonngu")
-    store = bot.rt.store
     assert await store.get_user(f"zalo:{CITIZEN}") is not None
-    assert await get_interaction(store, CITIZEN) is not None
     sent = len(fake.sent)
     assert await fake.post_event(bot.url, fake.follow_event(CITIZEN, name="unfollow")) == 200
     await settle(bot)

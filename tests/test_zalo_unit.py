@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -239,3 +240,10 @@ async def test_lanes_keep_order_per_key_and_bound_concurrency() -> None:
     assert peak <= 3
     for key in "abcdef":
         assert [i for k, i in log if k == key] == list(range(6))
+
+
+def test_render_composes_decomposed_vietnamese() -> None:
+    nfd = unicodedata.normalize("NFD", "Nguyễn Thị Hoàng Anh")
+    with use_language("vi"):
+        [text] = render(Reply(nfd))
+    assert text == "Nguyễn Thị Hoàng Anh" and len(text) == 20

@@ -40,23 +40,31 @@ REFRESH_MARGIN = timedelta(minutes=30)
 DEFAULT_EXPIRES_IN = 90_000
 #: The token is invalid (-216) or expired (-220): refresh once, retry once.
 TOKEN_ERRORS = frozenset({-216, -220})
-#: Too many requests.
+#: Too many requests (-32), or a feature quota used up for now (-211).
 RATE_LIMITED = frozenset({-32})
-#: The user is outside the interaction window (-230: no interaction in the last 7 days,
-#: -232: no recent interaction / free replies used up, -213 as reported by integrators):
-#: not retried, the outbox records the message as undeliverable on Zalo.
-OUTSIDE_WINDOW = frozenset({-213, -230, -232})
+QUOTA_EXHAUSTED = frozenset({-211})
+#: The user cannot be reached by a consultation message now: outside the interaction window
+#: (-230: none in 7 days, -232: none recent or expired), not a follower (-213), their own
+#: receive quota used up (-218), inactive for 45 days or banned (-227). Not retried: the
+#: outbox records the message as undeliverable on Zalo, to reach them another way.
+OUTSIDE_WINDOW = frozenset({-213, -218, -227, -230, -232})
+#: The user refuses this kind of message from the OA: like a block.
+REFUSED_BY_USER = frozenset({-244})
+#: The app or OA is not set up for this (not activated, API not registered, not authorised,
+#: app removed, OA not verified or on too low a package): an administrator must act.
+NEEDS_ADMIN = frozenset({-209, -212, -219, -221, -223, -224})
 #: How long the outbox should wait after a rate limit or an unreachable API.
 RATE_LIMIT_BACKOFF = 30.0
 NETWORK_BACKOFF = 30.0
 #: How long to wait before trying again when no token can be obtained (needs the admin).
 TOKEN_BACKOFF = 600.0
+QUOTA_BACKOFF = 3600.0
 #: Rate limits met in the middle of one answer are waited out in place, this many times.
 INLINE_RATE_RETRIES = 3
 INLINE_RATE_DELAY = 1.0
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 
-SendStatus = Literal["sent", "retry", "undeliverable", "failed"]
+SendStatus = Literal["sent", "retry", "blocked", "undeliverable", "failed"]
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -319,9 +327,22 @@ class ZaloClient:
                     continue
                 logger.warning("Zalo rate limit (%d): backing off", code)
                 return SendResult("retry", code, retry_after=RATE_LIMIT_BACKOFF)
+            if code in QUOTA_EXHAUSTED:
+                logger.warning("Zalo quota used up (%d): trying again later", code)
+                return SendResult("retry", code, retry_after=QUOTA_BACKOFF)
             if code in OUTSIDE_WINDOW:
                 logger.info("Zalo user outside the messaging window (%d): not sent", code)
                 return SendResult("undeliverable", code)
+            if code in REFUSED_BY_USER:
+                logger.info("Zalo user refuses messages from the OA (%d)", code)
+                return SendResult("blocked", code)
+            if code in NEEDS_ADMIN:
+                logger.error(
+                    "Zalo refused with error %d: the app or OA needs an administrator "
+                    "(activation, permissions, verification; see docs/zalo.md)",
+                    code,
+                )
+                return SendResult("failed", code)
             if code in TOKEN_ERRORS:
                 logger.error("Zalo rejected a freshly refreshed access token (%d)", code)
                 return SendResult("retry", code, retry_after=TOKEN_BACKOFF)
