@@ -62,7 +62,8 @@ QUOTA_BACKOFF = 3600.0
 #: Rate limits met in the middle of one answer are waited out in place, this many times.
 INLINE_RATE_RETRIES = 3
 INLINE_RATE_DELAY = 1.0
-TIMEOUT = aiohttp.ClientTimeout(total=15)
+#: Per request: a refresh and a send together stay within the outbox's 30 s per message.
+TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 SendStatus = Literal["sent", "retry", "blocked", "undeliverable", "failed"]
 Sleep = Callable[[float], Awaitable[None]]
