@@ -138,3 +138,9 @@ async def test_counters_are_anonymous(engine: Engine, store: Store) -> None:
 async def test_empty_and_sticker_messages_get_an_answer(engine: Engine) -> None:
     replies = await say(engine, "")
     assert replies and replies[0].buttons
+
+
+async def test_disclosure_question_gets_safety_first_then_the_answer(engine: Engine) -> None:
+    replies = await say(engine, "bị bạo lực gia đình nên làm gì")
+    assert "113" in replies[0].text.splitlines()[0]
+    assert len(replies) >= 2 and "Nguồn" in replies[1].text

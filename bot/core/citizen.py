@@ -371,7 +371,7 @@ async def location(ctx: Context) -> list[Reply]:
 # --- safety and free text --------------------------------------------------------------------
 
 
-async def emergency(ctx: Context, found: Assessment) -> list[Reply]:
+async def emergency(ctx: Context, found: Assessment, text: str) -> list[Reply]:
     """The first reply to someone in danger: numbers, one line of advice, a safe place."""
     content = ctx.content
     police = _tagged(content, "emergency")
@@ -412,7 +412,7 @@ async def emergency(ctx: Context, found: Assessment) -> list[Reply]:
             "and ask someone you trust for help."
         )
     )
-    return [
+    replies = [
         Reply(
             "\n".join(lines),
             buttons=[
@@ -421,6 +421,12 @@ async def emergency(ctx: Context, found: Assessment) -> list[Reply]:
             ],
         )
     ]
+    # "bị bạo lực gia đình nên làm gì" is both a possible disclosure and a question: the
+    # safety reply comes first, the answer after it.
+    match = ctx.engine.matcher.match(text)
+    if match.topic is not None:
+        replies.extend(topic_reply(ctx, ctx.content.topics[match.topic]))
+    return replies
 
 
 async def answer_question(ctx: Context, text: str) -> list[Reply]:

@@ -77,7 +77,7 @@ class Context:
 Handler = Callable[[Context, str], Awaitable[list[Reply]]]
 Hook = Callable[[Context, str], Awaitable[list[Reply] | None]]
 LocationHandler = Callable[[Context], Awaitable[list[Reply]]]
-EmergencyHandler = Callable[[Context, Assessment], Awaitable[list[Reply]]]
+EmergencyHandler = Callable[[Context, Assessment, str], Awaitable[list[Reply]]]
 Fallback = Callable[[Context, str], Awaitable[list[Reply]]]
 
 
@@ -85,7 +85,7 @@ async def _no_location(ctx: Context) -> list[Reply]:
     return [Reply(_("I can't use a location here."))]
 
 
-async def _no_emergency(ctx: Context, assessment: Assessment) -> list[Reply]:
+async def _no_emergency(ctx: Context, assessment: Assessment, text: str) -> list[Reply]:
     return [Reply(_("If you are in danger, call 113 now."))]
 
 
@@ -185,7 +185,7 @@ class Engine:
         if assessment.emergency:
             ctx.emergency = True
             ctx.topic = "_emergency"
-            return await self.on_emergency(ctx, assessment)
+            return await self.on_emergency(ctx, assessment, text[:MAX_TEXT])
         text = text[:MAX_TEXT]
         if text.startswith("/"):
             name, _sep, args = text[1:].partition(" ")

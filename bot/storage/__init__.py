@@ -130,27 +130,35 @@ class Store:
                 if durable:
                     await self.db.execute("PRAGMA synchronous=NORMAL")
 
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run ONE write statement atomically; return the number of rows it changed.
+
+        A single statement is its own transaction in SQLite, so it needs no BEGIN/COMMIT:
+        one trip to the database thread instead of three (this is the per-message hot path).
+        """
+        async with self._write_lock:
+            cursor = await self.db.execute(sql, params)
+            return int(cursor.rowcount)
+
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         """Run a read and return its first row."""
-        async with self.db.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         """Run a read and return all rows."""
-        async with self.db.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.db.execute_fetchall(sql, params))
 
     # --- de-duplication -------------------------------------------------------------------------
 
     async def first_time(self, channel: str, update_key: str, now: datetime) -> bool:
         """Record an incoming update id; False when it was handled before."""
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO processed_updates (channel, update_key, seen_at) "
-                "VALUES (?, ?, ?)",
-                (channel, update_key, _iso(now)),
-            )
-            return cur.rowcount == 1
+        inserted = await self.write(
+            "INSERT OR IGNORE INTO processed_updates (channel, update_key, seen_at) "
+            "VALUES (?, ?, ?)",
+            (channel, update_key, _iso(now)),
+        )
+        return inserted == 1
 
     # --- users ---------------------------------------------------------------------------
 
@@ -165,21 +173,19 @@ class Store:
 
     async def set_language(self, address: str, lang: str, now: datetime) -> None:
         """Remember the language a person chose."""
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO users (address, lang, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (address) DO UPDATE SET lang = excluded.lang",
-                (address, lang, _iso(now)),
-            )
+        await self.write(
+            "INSERT INTO users (address, lang, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (address) DO UPDATE SET lang = excluded.lang",
+            (address, lang, _iso(now)),
+        )
 
     async def set_subscribed(self, address: str, subscribed: bool, now: datetime) -> None:
         """Opt a person in or out of campaign messages."""
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO users (address, subscribed, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (address) DO UPDATE SET subscribed = excluded.subscribed",
-                (address, int(subscribed), _iso(now)),
-            )
+        await self.write(
+            "INSERT INTO users (address, subscribed, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (address) DO UPDATE SET subscribed = excluded.subscribed",
+            (address, int(subscribed), _iso(now)),
+        )
 
     async def forget_user(self, address: str) -> list[tuple[str, int]]:
         """Delete everything kept about a citizen; return the message ids to delete."""
@@ -203,8 +209,8 @@ class Store:
         rows = [(address, chat_key, mid, _iso(now)) for mid in message_ids]
         if not rows:
             return
-        async with self.transaction() as db:
-            await db.executemany(
+        async with self._write_lock:
+            await self.db.executemany(
                 "INSERT OR IGNORE INTO tracked_messages (address, chat_key, message_id, sent_at) "
                 "VALUES (?, ?, ?, ?)",
                 rows,
@@ -225,12 +231,11 @@ class Store:
 
     async def count(self, day: date, channel: str, topic: str, emergency: bool) -> None:
         """Add one to the anonymous counter of (day, channel, topic, emergency)."""
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO counters (day, channel, topic, emergency, n) VALUES (?, ?, ?, ?, 1) "
-                "ON CONFLICT (day, channel, topic, emergency) DO UPDATE SET n = n + 1",
-                (day.isoformat(), channel, topic, int(emergency)),
-            )
+        await self.write(
+            "INSERT INTO counters (day, channel, topic, emergency, n) VALUES (?, ?, ?, ?, 1) "
+            "ON CONFLICT (day, channel, topic, emergency) DO UPDATE SET n = n + 1",
+            (day.isoformat(), channel, topic, int(emergency)),
+        )
 
     async def counters(self, since: date | None = None) -> list[tuple[str, str, str, bool, int]]:
         """The counters as (day, channel, topic, emergency, n) rows."""
@@ -259,31 +264,28 @@ class Store:
         self, address: str, kind: str, state: dict[str, Any], expires_at: datetime
     ) -> None:
         """Save the conversation in progress."""
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO dialogs (address, kind, state, expires_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (address) DO UPDATE SET kind = excluded.kind, "
-                "state = excluded.state, expires_at = excluded.expires_at",
-                (address, kind, json.dumps(state, ensure_ascii=False), _iso(expires_at)),
-            )
+        await self.write(
+            "INSERT INTO dialogs (address, kind, state, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (address) DO UPDATE SET kind = excluded.kind, "
+            "state = excluded.state, expires_at = excluded.expires_at",
+            (address, kind, json.dumps(state, ensure_ascii=False), _iso(expires_at)),
+        )
 
     async def clear_dialog(self, address: str) -> None:
         """End the conversation in progress."""
-        async with self.transaction() as db:
-            await db.execute("DELETE FROM dialogs WHERE address = ?", (address,))
+        await self.write("DELETE FROM dialogs WHERE address = ?", (address,))
 
     async def set_menu(self, address: str, options: list[str], now: datetime) -> None:
         """Remember the options offered as numbers (channels without buttons)."""
-        async with self.transaction() as db:
-            if options:
-                await db.execute(
-                    "INSERT INTO menus (address, options, created_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (address) DO UPDATE SET options = excluded.options, "
-                    "created_at = excluded.created_at",
-                    (address, json.dumps(options), _iso(now)),
-                )
-            else:
-                await db.execute("DELETE FROM menus WHERE address = ?", (address,))
+        if options:
+            await self.write(
+                "INSERT INTO menus (address, options, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET options = excluded.options, "
+                "created_at = excluded.created_at",
+                (address, json.dumps(options), _iso(now)),
+            )
+        else:
+            await self.write("DELETE FROM menus WHERE address = ?", (address,))
 
     async def get_menu(self, address: str) -> list[str]:
         """The options last offered as numbers."""
