@@ -134,7 +134,7 @@ def _cut_point(text: str, limit: int) -> int:
         at = window.rfind(sep)
         if at >= end // 3:
             return at + len(sep)
-    return end
+    return max(end, 1)  # always progress, even on a limit smaller than one character
 
 
 # --- tokens -----------------------------------------------------------------------------------
