@@ -361,9 +361,9 @@ def format_totals(
             value = _("not filed")
         elif filed < overall.reported:
             # A unit may leave an indicator out: say how many the sum covers.
-            value = _("{value} (from {count} units)").format(
-                value=value, count=number(filed, lang)
-            )
+            value = ngettext(
+                "{value} (from {count} unit)", "{value} (from {count} units)", filed
+            ).format(value=value, count=number(filed, lang))
         head.append(f"• {label} ({code}): {value}")
     if not summed.groups:
         return "\n".join(head)

@@ -1,0 +1,163 @@
+"""Command-line tools for the department: officer invites, officers, and period exports.
+
+`bot.cli` adds these subcommands with `add_subcommands(sub)` and runs them from `COMMANDS`.
+Output is plain English for deployers and scripts: `invite` prints the code on its first line
+and the link on its second. An unknown unit, period or address prints one line on stderr and
+exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.core.admin import (
+    DEFAULT_INVITE_DAYS,
+    EXPORT_FORMATS,
+    MAX_INVITE_DAYS,
+    UnitError,
+    build_export,
+    invite_link,
+    issue_invite,
+    load_status,
+    resolve_period,
+    resolve_unit,
+)
+from bot.core.app import Runtime, open_runtime
+from bot.core.officer import Reporting
+from bot.reporting.export import export_filename
+from bot.reporting.indicators import load_indicators
+from bot.reporting.periods import load_calendar
+from bot.settings import Settings
+from bot.storage.reports import ReportStore
+
+__all__ = ["COMMANDS", "add_subcommands", "cmd_export", "cmd_invite", "cmd_officers"]
+
+#: Who the invites table records as the issuer of a command-line invite.
+CLI_ISSUER = "cli"
+
+
+def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `invite`, `officers` and `export` to the `bdg-bot` parser."""
+    invite = sub.add_parser("invite", help="print a one-time officer invite code and its link")
+    invite.add_argument("--unit", required=True, help="unit code (bdg-bot units list)")
+    invite.add_argument(
+        "--days",
+        type=int,
+        default=DEFAULT_INVITE_DAYS,
+        help=f"days the code stays valid (default {DEFAULT_INVITE_DAYS})",
+    )
+    officers = sub.add_parser("officers", help="registered commune officers")
+    officers_sub = officers.add_subparsers(dest="officers_command", required=True)
+    listing = officers_sub.add_parser("list", help="unit, address, registered at, active")
+    listing.add_argument("--unit", help="only this unit's officers")
+    revoke = officers_sub.add_parser("revoke", help="stop an officer filing reports")
+    revoke.add_argument("address", help="channel:user, as `officers list` shows it")
+    export = sub.add_parser("export", help="a period's reports, one row per unit")
+    export.add_argument("--period", required=True, help="period id, e.g. 2026-N")
+    export.add_argument(
+        "--format", choices=EXPORT_FORMATS, help="xlsx (default) or csv; else from --out"
+    )
+    export.add_argument("--out", help="output file (default bao-cao-<period>.<format>)")
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 1
+
+
+def _reporting(settings: Settings, rt: Runtime) -> Reporting:
+    return Reporting(
+        load_indicators(settings.content_dir / "indicators.yaml"),
+        load_calendar(settings.content_dir / "periods.yaml"),
+        ReportStore(rt.store),
+    )
+
+
+async def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a one-time invite code (first line) and its Telegram link (second line)."""
+    if not 1 <= args.days <= MAX_INVITE_DAYS:
+        return _fail(f"--days must be from 1 to {MAX_INVITE_DAYS}, got {args.days}")
+    async with open_runtime(settings) as rt:
+        try:
+            unit = resolve_unit(rt.content.units, args.unit)
+        except UnitError as err:
+            if err.reason == "not_reporting":
+                return _fail(f"unit '{err.raw}' does not file reports; invite a commune or ward")
+            hint = f" (did you mean {', '.join(err.suggestions)}?)" if err.suggestions else ""
+            return _fail(
+                f"unknown unit '{err.raw}'{hint}; list the codes with: bdg-bot units list"
+            )
+        issued = await issue_invite(
+            _reporting(settings, rt), unit, days=args.days, by=CLI_ISSUER, now=rt.clock.now()
+        )
+    print(issued.code)
+    print(invite_link(settings.telegram_bot_username, issued.code))
+    until = issued.expires_at.strftime("%Y-%m-%d %H:%M")
+    print(f"{unit.code} ({unit.full_name('vi')}), one use, valid until {until}")
+    return 0
+
+
+async def cmd_officers(settings: Settings, args: argparse.Namespace) -> int:
+    """List the officers, or revoke one."""
+    async with open_runtime(settings) as rt:
+        reports = ReportStore(rt.store)
+        if args.officers_command == "revoke":
+            if not await reports.revoke_officer(args.address, rt.clock.now()):
+                return _fail(f"no active officer with address '{args.address}'")
+            print(f"revoked {args.address}")
+            return 0
+        officers = await reports.officers(args.unit)
+        tz = rt.clock.tz
+    if not officers:
+        print("no officers registered" + (f" for unit '{args.unit}'" if args.unit else ""))
+        return 0
+    print(f"{'unit':<20} {'address':<28} {'registered at':<16} active")
+    for o in officers:
+        at = o.registered_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        print(f"{o.unit_code:<20} {o.address:<28} {at:<16} {'yes' if o.active else 'no'}")
+    return 0
+
+
+def _write(path: Path, content: bytes) -> None:
+    # Write beside the target and rename: an interrupted export never leaves half a file
+    # under the name a script waits for.
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(content)
+    os.replace(partial, path)
+
+
+async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a period's reports to a file and print its path."""
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.out).suffix.lower().lstrip(".") if args.out else ""
+        fmt = suffix if suffix in EXPORT_FORMATS else "xlsx"
+    async with open_runtime(settings) as rt:
+        reporting = _reporting(settings, rt)
+        period = resolve_period(reporting.calendar, args.period, rt.clock.now().date())
+        if period is None or not args.period.strip():
+            example = reporting.calendar.default_for(rt.clock.now().date()).id
+            return _fail(f"unknown period '{args.period}'; use an id such as {example}")
+        status = await load_status(reporting, rt.content.units, period)
+        tz = rt.clock.tz
+    document = await asyncio.to_thread(build_export, status, reporting, fmt, tz)
+    path = Path(args.out) if args.out else Path(export_filename(period.id, fmt))
+    try:
+        await asyncio.to_thread(_write, path, document.content)
+    except OSError as exc:
+        return _fail(f"cannot write {path}: {exc.strerror or exc}")
+    print(path)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "invite": cmd_invite,
+    "officers": cmd_officers,
+    "export": cmd_export,
+}
