@@ -1,0 +1,231 @@
+"""Reliability and refusal: webhook secret, crash safety of SQLite and of a guided report,
+migrations over an older schema, and no citizen text in the logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.channels.telegram import serve_telegram
+from bot.clock import FakeClock
+from bot.core.app import open_runtime
+from bot.core.engine import Engine
+from bot.core.officer import new_invite_code
+from bot.core.types import Incoming
+from bot.settings import Secret, Settings
+from bot.storage import Store, migrations
+from bot.storage.reports import ReportStore
+from tests.conftest import say
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_webhook_refuses_requests_without_the_secret(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    fake = FakeTelegramAPI()
+    await fake.start()
+    port = free_port()
+    settings = Settings(
+        telegram_token=Secret(fake.token),
+        telegram_api_base_url=fake.base_url,
+        telegram_webhook_url="https://bot.example.invalid/tg/hook",
+        telegram_webhook_secret=Secret("s3cret-token"),
+        telegram_webhook_listen=("127.0.0.1", port),
+        db_path=tmp_path / "bot.sqlite3",
+    )
+    stop = asyncio.Event()
+    async with open_runtime(settings, clock) as rt:
+        task = asyncio.create_task(serve_telegram(rt, stop))
+        await fake.wait_for(lambda: fake.webhook_url is not None, timeout=10)
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1, "date": 0, "chat": {"id": 42, "type": "private"},
+                "from": {"id": 42, "is_bot": False, "first_name": "A"}, "text": "/duongdaynong",
+            },
+        }  # fmt: skip
+        url = f"http://127.0.0.1:{port}/tg/hook"
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with http.post(url, json=update, headers=headers) as resp:
+                    assert resp.status == 403
+            await asyncio.sleep(0.3)
+            assert fake.sent(42) == []
+            ok = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+            async with http.post(url, json=update, headers=ok) as resp:
+                assert resp.status == 200
+        await fake.wait_sent(42, 1)
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    await fake.stop()
+    assert fake.webhook_url == "https://bot.example.invalid/tg/hook"
+
+
+async def test_migrations_run_over_an_older_schema(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    first = migrations()[0]
+    con = sqlite3.connect(path)
+    con.executescript(first[2])
+    con.execute(f"PRAGMA user_version={first[0]}")
+    con.execute("INSERT INTO users (address, lang, subscribed, created_at) "
+                "VALUES ('telegram:1', 'en', 1, '2026-01-01T00:00:00')")  # fmt: skip
+    con.commit()
+    con.close()
+    store = await Store.open(path)
+    try:
+        version = await store.migrate()
+        assert version == migrations()[-1][0]
+        user = await store.get_user("telegram:1")
+        assert user is not None and user.lang == "en" and user.subscribed
+        tables = {r[0] for r in await store.fetchall("SELECT name FROM sqlite_master")}
+        assert {"reports", "officers", "invites"} <= tables
+    finally:
+        await store.close()
+
+
+WRITER = textwrap.dedent(
+    """
+    import sqlite3, sys
+    con = sqlite3.connect(sys.argv[1], isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL"); con.execute("PRAGMA synchronous=NORMAL")
+    con.execute("CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, pad TEXT)")
+    i = 0
+    while True:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("INSERT INTO t (i, pad) VALUES (?, ?)", (i, "x" * 2000))
+        con.execute("COMMIT")
+        print(i, flush=True)
+        i += 1
+    """
+)
+
+
+def test_sqlite_wal_survives_kill_9_mid_write(tmp_path: Path) -> None:
+    path = tmp_path / "crash.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    acknowledged = -1
+    for line in proc.stdout:
+        acknowledged = int(line)
+        if acknowledged >= 3000:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    count = con.execute("SELECT COUNT(*) FROM t").fetchone()[0]
+    con.close()
+    # Every commit the writer acknowledged is there (and perhaps one more in flight).
+    assert count >= acknowledged + 1
+
+
+async def test_no_citizen_text_in_logs(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "chồng tôi tên Nông Văn Zyx đánh tôi ở thôn Pò Mã"
+    await say(engine, secret)
+    await say(engine, "thông tin riêng Qwerty 0912345678")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for needle in ("Zyx", "Pò Mã", "Qwerty", "0912345678"):
+        assert needle not in logged
+
+
+async def test_erase_leaves_nothing_of_the_user(engine: Engine, store: Store) -> None:
+    for text in ("/dangky", "/ngonngu", "binh dang gioi"):
+        await say(engine, text, user="77", channel="telegram", message_id=5)
+    await engine.sent(Incoming("telegram", "77", text="x"), "77", [6])
+    await say(engine, "/xoa", user="77", channel="telegram")
+    for table in ("users", "tracked_messages", "dialogs", "menus"):
+        rows = await store.fetchall(f"SELECT * FROM {table} WHERE address = 'telegram:77'")
+        assert rows == [], table
+
+
+BOT_PROCESS = textwrap.dedent(
+    """
+    import asyncio, sys
+    sys.path.insert(0, sys.argv[3])
+    from bot.channels.telegram import serve_telegram
+    from bot.clock import FakeClock
+    from bot.core.app import open_runtime
+    from bot.settings import Secret, Settings
+    from datetime import datetime
+    from pathlib import Path
+
+    async def main():
+        settings = Settings(telegram_token=Secret(sys.argv[1]), telegram_api_base_url=sys.argv[2],
+                            db_path=Path(sys.argv[4]))
+        # The clock is injected: the test must not depend on which period is open today.
+        async with open_runtime(settings, FakeClock(datetime(2026, 11, 28, 9, 0))) as rt:
+            await serve_telegram(rt)
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.slow
+async def test_kill_9_in_a_guided_report_resumes_and_confirmed_report_survives(
+    tmp_path: Path,
+) -> None:
+    fake = FakeTelegramAPI()
+    await fake.start()
+    db = tmp_path / "bot.sqlite3"
+    code = new_invite_code()
+    store = await Store.open(db)
+    clock = FakeClock(datetime(2026, 11, 28, 9, 0))
+    await ReportStore(store).create_invite(
+        code, "that-khe", clock.now() + timedelta(days=3650), "test", clock.now()
+    )
+    await store.close()
+
+    async def start_bot() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", BOT_PROCESS, fake.token, fake.base_url, str(ROOT), str(db),
+            env={**os.environ, "BOT_TIMEZONE": "Asia/Ho_Chi_Minh"},
+        )  # fmt: skip
+
+    user = 900
+    proc = await start_bot()
+    fake.user_message(user, f"/start {code}")
+    fake.user_message(user, "BC")
+    fake.user_message(user, "3")  # tt
+    await fake.wait_sent(user, 3, timeout=30)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    proc = await start_bot()
+    fake.user_message(user, "120")  # nd: the dialog resumes at step 2
+    await fake.wait_sent(user, 4, timeout=30)
+    assert "(3/11)" in fake.texts(user)[3]
+    fake.user_message(user, "BC N tt=3 nd=120 nu=60")
+    await fake.wait_sent(user, 5, timeout=30)
+    fake.user_message(user, "ok")
+    await fake.wait_sent(user, 6, timeout=30)
+    assert "phiên bản 1" in fake.texts(user)[5]
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    store = await Store.open(db)
+    report = await ReportStore(store).current_report("that-khe", "2026-N")
+    await store.close()
+    await fake.stop()
+    assert report is not None and report.values == {"tt": 3, "nd": 120, "nu": 60}
