@@ -84,6 +84,8 @@ def test_figures_sheet_one_row_per_unit_with_totals() -> None:
     assert total["tt"] == 6 and total["nd"] == 1620 and total["nu"] == 70
     assert total["sp"] is None  # nobody gave it
     assert ws.freeze_panes == "C2"
+    assert ws.auto_filter.ref == "A1:M4"  # the units, not the totals row
+    assert ws.print_title_rows == "$1:$1"
     assert ws.column_dimensions["A"].width >= 10
     assert ws.column_dimensions["B"].width >= len("Phường Đông Kinh")
     assert ws.column_dimensions["C"].width == 14

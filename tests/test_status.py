@@ -98,6 +98,14 @@ def test_unexpected_reporters_are_named_but_not_counted() -> None:
     assert st.unexpected == ("gone",)
     assert len(st.reported) == 1
     assert totals(st, IND.codes).overall.values["tt"] == 1
+    with use_language("en"):
+        text = format_status(st, window="late", today=date(2026, 12, 20), lang="en")
+    assert "Also filed by units no longer expected to report: gone" in text
+    many = {f"old-{i:02d}": report(f"old-{i:02d}", 1, False) for i in range(30)}
+    st = period_status(PERIOD, hierarchy(), many, many)
+    with use_language("en"):
+        text = format_status(st, window="late", today=date(2026, 12, 20), lang="en")
+    assert "old-09, …" in text and "old-10" not in text
 
 
 def test_totals_overall_and_per_district() -> None:

@@ -226,6 +226,10 @@ class _Sheet:
         parts.append("</row>")
         self.rows.append("".join(parts))
 
+    def filter_ref(self, rows: int) -> str:
+        """The absolute range the autofilter covers: the header and `rows` - 1 data rows."""
+        return f"$A$1:${self.letters[-1]}${max(rows, 1)}"
+
     def xml(self, *, selected: bool, filter_rows: int) -> str:
         """The worksheet part: frozen header row and name columns, widths, a filter."""
         last = self.letters[-1]
@@ -261,7 +265,7 @@ class _Sheet:
         )
 
 
-def _workbook(names: Sequence[str]) -> str:
+def _workbook(names: Sequence[str], filters: Sequence[str]) -> str:
     sheets = "".join(
         f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>'
         for i, name in enumerate(names, 1)
@@ -271,6 +275,12 @@ def _workbook(names: Sequence[str]) -> str:
         f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
         f"{_text(_quoted_sheet(name))}!$1:$1</definedName>"
         for i, name in enumerate(names)
+    )
+    # Excel names every autofilter range itself and repairs a file whose filter lacks it.
+    defined += "".join(
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+        f"{_text(_quoted_sheet(name))}!{ref}</definedName>"
+        for i, (name, ref) in enumerate(zip(names, filters, strict=True))
     )
     return (
         _XML_DECL + f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
@@ -384,7 +394,10 @@ def export_xlsx(
         "[Content_Types].xml": _CONTENT_TYPES,
         "_rels/.rels": _ROOT_RELS,
         "docProps/core.xml": _core(title),
-        "xl/workbook.xml": _workbook([SHEET_DATA, SHEET_STATUS]),
+        "xl/workbook.xml": _workbook(
+            [SHEET_DATA, SHEET_STATUS],
+            [data.filter_ref(data_rows), state.filter_ref(state_rows)],
+        ),
         "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS,
         "xl/styles.xml": _STYLES,
         "xl/worksheets/sheet1.xml": data.xml(selected=True, filter_rows=data_rows),

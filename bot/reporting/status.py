@@ -43,6 +43,7 @@ UnitState = Literal["on_time", "late", "missing"]
 #: Room for a chat reply: Telegram refuses messages over 4096 characters, and the adapter does
 #: not split them; the rest of a long list is in the Excel file (/xuat).
 MAX_CHAT_CHARS = 3500
+_MAX_UNEXPECTED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,10 +297,12 @@ def format_status(
         _("• late: {count}").format(count=number(len(status.late), lang)),
     ]
     if status.unexpected:
+        # Only a few: after a reorganisation hundreds of old codes may still have reports.
+        codes = ", ".join(status.unexpected[:_MAX_UNEXPECTED])
+        if len(status.unexpected) > _MAX_UNEXPECTED:
+            codes += ", …"
         head.append(
-            _("Also filed by units no longer expected to report: {codes}").format(
-                codes=", ".join(status.unexpected)
-            )
+            _("Also filed by units no longer expected to report: {codes}").format(codes=codes)
         )
     if not expected:
         head.append(_("No unit in units.yaml files reports."))
