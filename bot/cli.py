@@ -11,6 +11,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from bot.cli_reporting import COMMANDS as REPORTING_COMMANDS
+from bot.cli_reporting import add_subcommands as add_reporting_subcommands
 from bot.content import ContentError
 from bot.core.app import open_runtime
 from bot.core.types import Incoming
@@ -25,7 +27,8 @@ def _setup_logging() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Request URLs carry the bot token: keep the HTTP libraries quiet below WARNING.
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access"):
+    # aiosqlite at DEBUG prints SQL parameters, which include Zalo tokens when they rotate.
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -40,23 +43,19 @@ async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """Serve on the configured channels (console when none is configured)."""
-    channel = args.channel
-    if channel == "auto":
-        channel = "telegram" if settings.telegram_token else "console"
-    if channel == "console":
+    from bot.serve import channels_for, missing_setting, serve, stop_on_signals
+
+    channels = channels_for(settings, args.channel)
+    if channels == ["console"]:
         logging.getLogger().setLevel(logging.WARNING)
         return await cmd_console(settings, argparse.Namespace(user="local"))
-    if channel == "telegram":
-        if not settings.telegram_token:
-            print("TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+    for channel in channels:
+        if missing := missing_setting(settings, channel):
+            print(f"configuration error: {missing} is not set", file=sys.stderr)
             return 2
-        from bot.channels.telegram import serve_telegram
-
-        async with open_runtime(settings) as rt:
-            await serve_telegram(rt)
-        return 0
-    print(f"channel {channel} is not available yet", file=sys.stderr)
-    return 2
+    async with open_runtime(settings) as rt:
+        await serve(rt, channels, stop_on_signals())
+    return 0
 
 
 async def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -127,6 +126,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any,
     "ask": cmd_ask,
     "units": cmd_units,
     "places": cmd_places,
+    **REPORTING_COMMANDS,
 }
 
 
@@ -134,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     p = argparse.ArgumentParser(prog="bdg-bot", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="serve (Telegram if its token is set, else console)")
+    run = sub.add_parser("run", help="serve every configured channel (console when none is)")
     run.add_argument("--channel", choices=["auto", "telegram", "zalo", "console"], default="auto")
     console = sub.add_parser("console", help="chat with the bot in the terminal")
     console.add_argument("--user", default="local", help="console user id (for admin tests)")
@@ -149,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     imp = places_sub.add_parser("import", help="load the official list (csv or xlsx)")
     imp.add_argument("file")
     places_sub.add_parser("list", help="show the current list")
+    add_reporting_subcommands(sub)
     return p
 
 

@@ -6,6 +6,7 @@ A missing or malformed value fails at start-up with one line naming the variable
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,9 @@ class ZaloSettings:
     api_base_url: str = "https://openapi.zalo.me"
     oauth_base_url: str = "https://oauth.zaloapp.com"
     listen: tuple[str, int] = ("0.0.0.0", 8080)
+    #: An approved transaction template id (``transaction_...``) for proactive messages
+    #: outside the 48 h window; empty = such messages are recorded as undeliverable.
+    transaction_template: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,11 @@ def _zalo(env: Mapping[str, str]) -> ZaloSettings | None:
     if missing := [n for n in names if n not in present]:
         raise SettingsError(f"{missing[0]} is required when any Zalo setting is set")
     listen = env.get("ZALO_WEBHOOK_LISTEN", "").strip() or "0.0.0.0:8080"
+    template = env.get("ZALO_TRANSACTION_TEMPLATE", "").strip()
+    if template and not re.fullmatch(r"transaction_[a-z_]+", template):
+        raise SettingsError(
+            f"ZALO_TRANSACTION_TEMPLATE must look like transaction_<type>, got {template!r}"
+        )
     return ZaloSettings(
         app_id=env["ZALO_APP_ID"].strip(),
         oa_secret=Secret(env["ZALO_OA_SECRET"].strip()),
@@ -133,6 +142,7 @@ def _zalo(env: Mapping[str, str]) -> ZaloSettings | None:
             env.get("ZALO_OAUTH_BASE_URL", "").strip() or "https://oauth.zaloapp.com",
         ).rstrip("/"),
         listen=_hostport("ZALO_WEBHOOK_LISTEN", listen),
+        transaction_template=template,
     )
 
 

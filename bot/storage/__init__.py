@@ -198,6 +198,10 @@ class Store:
                 messages = [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
             for table in ("users", "tracked_messages", "dialogs", "menus"):
                 await db.execute(f"DELETE FROM {table} WHERE address = ?", (address,))
+            channel, _sep, user_key = address.partition(":")
+            if channel == "zalo":
+                # The time of the user's last message (Zalo's 48 h window) goes too.
+                await db.execute("DELETE FROM zalo_interactions WHERE user_id = ?", (user_key,))
         return messages
 
     # --- message ids for /xoa ------------------------------------------------------------------
