@@ -1,0 +1,255 @@
+"""The outbox sender: drains queued messages through each channel at its rate limit.
+
+One loop per channel sends one message at a time: claim a row (atomically, with a send slot
+shared by every process), wait for the slot, hand the reply to the channel's
+`ProactiveSender`, record the `Delivery`. Only one message is ever in flight per channel, so
+a crash (`kill -9`) can duplicate at most that one; everything else is either recorded as
+sent or still queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from bot.core.delivery import Delivery, ProactiveSender
+from bot.core.engine import numbered_text
+from bot.core.types import Reply
+from bot.outbox.ratelimit import Backoff, ChannelLimits, limits_for
+from bot.outbox.store import Claimed, OutboxStore, Outcome
+
+__all__ = ["MAX_ATTEMPTS", "OutboxSender", "PrintSender", "worker_id"]
+
+logger = logging.getLogger(__name__)
+
+#: A row that keeps failing with network errors is given up after this many attempts.
+MAX_ATTEMPTS = 50
+#: How long a claim may stay `sending` before another process may take the row over. Longer
+#: than any send can take (PTB's own timeouts are a few seconds), so a live sender never
+#: loses its row.
+STALE_AFTER = 60.0
+
+
+def worker_id() -> str:
+    """A name for this sending process, unique across restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class PrintSender:
+    """The console's proactive sender: prints the message to a stream (a terminal, a log)."""
+
+    def __init__(self, channel: str = "console", stream: TextIO | None = None) -> None:
+        self.channel = channel
+        self.stream = stream
+
+    async def deliver(self, user_key: str, reply: Reply) -> Delivery:
+        """Print `reply` addressed to `user_key`."""
+        stream = self.stream or sys.stdout
+        stream.write(f"— {self.channel}:{user_key} —\n{numbered_text(reply)}\n\n")
+        stream.flush()
+        return Delivery("sent")
+
+
+class OutboxSender:
+    """Drains the outbox through the channels' `ProactiveSender`s."""
+
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        senders: Mapping[str, ProactiveSender],
+        limits: Mapping[str, ChannelLimits],
+        *,
+        wall: Callable[[], float] = time.time,
+        stale_after: float = STALE_AFTER,
+        idle_poll: float = 1.0,
+        send_timeout: float = 30.0,
+        backoff: Backoff | None = None,
+        channel_backoff: Backoff | None = None,
+        worker: str | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.senders = dict(senders)
+        self.limits = dict(limits)
+        # Wall-clock seconds, not the injectable `Clock`: send slots are shared with other
+        # processes and retry_after is real time even when reminders are planned for a test date.
+        self.wall = wall
+        self.stale_after = stale_after
+        self.idle_poll = idle_poll
+        self.send_timeout = min(send_timeout, stale_after / 2)
+        self.backoff = backoff or Backoff(base=1.0, cap=300.0)
+        self.channel_backoff = channel_backoff or Backoff(base=0.5, cap=30.0)
+        self.worker = worker or worker_id()
+        self._wake: dict[str, asyncio.Event] = {}
+        #: Deliveries by status since start (for the CLI summary and tests).
+        self.stats: dict[str, int] = {}
+
+    def wake(self) -> None:
+        """New rows were queued: stop idling."""
+        for event in self._wake.values():
+            event.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set."""
+        await asyncio.gather(*(self._loop(ch, stop, drain=False) for ch in self.senders))
+
+    async def drain(self, within: float | None = None) -> dict[str, int]:
+        """Send everything due now (waiting for retries); return what is left per channel."""
+        stop = asyncio.Event()
+        loops = asyncio.gather(*(self._loop(ch, stop, drain=True) for ch in self.senders))
+        try:
+            await asyncio.wait_for(asyncio.shield(loops), within)
+        except TimeoutError:
+            stop.set()
+            self.wake()
+            await loops
+        now = self.wall()
+        return {ch: await self.outbox.pending(ch, now) for ch in self.senders}
+
+    # --- one channel ---------------------------------------------------------------------------
+
+    async def _loop(self, channel: str, stop: asyncio.Event, *, drain: bool) -> None:
+        sender = self.senders[channel]
+        limits = limits_for(self.limits, channel)
+        wake = self._wake.setdefault(channel, asyncio.Event())
+        max_wait = max(0.5, 3 * limits.total_gap)
+        previous: Outcome | None = None
+        errors_in_a_row = 0
+        paused_until = 0.0
+        reclaim_at = 0.0  # look for rows of dead processes at once, then now and then
+        try:
+            while not stop.is_set():
+                now = self.wall()
+                if paused_until > now:
+                    # Network trouble: let it settle before trying the next row.
+                    if previous is not None:
+                        await self.outbox.record(previous)
+                        previous = None
+                    await _wait(stop, wake, paused_until - now)
+                    continue
+                claim = await self.outbox.claim(
+                    channel,
+                    now,
+                    worker=self.worker,
+                    total_gap=limits.total_gap,
+                    per_chat_gap=limits.per_chat_gap,
+                    stale_after=self.stale_after,
+                    max_wait=max_wait,
+                    reclaim=now >= reclaim_at,
+                    previous=previous,
+                )
+                if now >= reclaim_at:
+                    reclaim_at = now + min(5.0, self.stale_after / 4)
+                previous = None
+                row = claim.row
+                if row is None:
+                    if claim.wait_until is not None:
+                        await _wait(stop, None, claim.wait_until - now)
+                    elif drain and await self.outbox.pending(channel, self.wall()) == 0:
+                        return
+                    else:
+                        # Due rows held back only by the per-chat gap free up soon.
+                        delay = min(self.idle_poll, 0.05) if claim.paced else self.idle_poll
+                        if drain and not claim.paced:
+                            delay = min(delay, 0.2)  # a retry may fall due any moment
+                        await _wait(stop, wake, delay)
+                    continue
+                if row.slot > now:
+                    await asyncio.sleep(row.slot - now)
+                delivery = await self._deliver(sender, row)
+                self.stats[delivery.status] = self.stats.get(delivery.status, 0) + 1
+                done = self.wall()
+                outcome = self._outcome(row, delivery, done)
+                if delivery.status == "retry" and delivery.retry_after is None:
+                    errors_in_a_row += 1
+                    paused_until = done + self.channel_backoff.delay(errors_in_a_row)
+                elif delivery.status != "retry":
+                    errors_in_a_row = 0
+                if row.slot + limits.total_gap <= done and outcome.pause_until is None:
+                    # The next send may go at once: record this one in the next claim's
+                    # transaction (one commit per message at full speed).
+                    previous = outcome
+                else:
+                    await self.outbox.record(outcome)
+        finally:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.outbox.record(previous))
+
+    async def _deliver(self, sender: ProactiveSender, row: Claimed) -> Delivery:
+        try:
+            return await asyncio.wait_for(
+                sender.deliver(row.user_key, row.reply), self.send_timeout
+            )
+        except TimeoutError:
+            return Delivery("retry", detail="timed out")
+        except Exception as exc:
+            # The contract says senders never raise; one that does is retried, not lost.
+            # The message text stays out of the log.
+            logger.exception("%s sender raised on outbox row %s", row.channel, row.id)
+            return Delivery("retry", detail=type(exc).__name__)
+
+    def _outcome(self, row: Claimed, delivery: Delivery, now: float) -> Outcome:
+        base: dict[str, Any] = {"id": row.id, "channel": row.channel, "address": row.address}
+        worker, detail = self.worker, delivery.detail
+        if delivery.status == "sent":
+            return Outcome(**base, worker=worker, state="sent", at=now)
+        if delivery.status != "retry":
+            if delivery.status != "blocked":
+                logger.info(
+                    "outbox row %s (%s) %s: %s", row.id, row.purpose, delivery.status, detail
+                )
+            return Outcome(**base, worker=worker, state=delivery.status, at=now, detail=detail)
+        if delivery.retry_after is not None:
+            # 429: the platform's flood control covers the whole bot, so the whole channel
+            # waits (as PTB's own rate limiter does), and this row goes again after it.
+            wait = max(0.0, delivery.retry_after)
+            return Outcome(
+                **base,
+                worker=worker,
+                state="queued",
+                at=now,
+                due_at=now + wait,
+                detail=detail or "rate limited",
+                pause_until=now + wait,
+            )
+        if row.attempts >= MAX_ATTEMPTS:
+            logger.warning("outbox row %s given up after %s attempts", row.id, row.attempts)
+            return Outcome(
+                **base,
+                worker=worker,
+                state="failed",
+                at=now,
+                detail=f"gave up after {row.attempts} attempts: {detail}",
+            )
+        return Outcome(
+            **base,
+            worker=worker,
+            state="queued",
+            at=now,
+            due_at=now + self.backoff.delay(row.attempts),
+            detail=detail or "network error",
+        )
+
+
+async def _wait(stop: asyncio.Event, wake: asyncio.Event | None, delay: float) -> None:
+    """Sleep up to `delay` seconds, or less if stopped or woken."""
+    if delay <= 0:
+        return
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+        if wake is not None:
+            wake.clear()

@@ -1,0 +1,81 @@
+"""Proactive sends on Telegram: a PTB `Bot` behind the outbox's `ProactiveSender` contract."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.channels.telegram import inline_markup
+from bot.core.delivery import Delivery
+from bot.core.types import Reply
+
+__all__ = ["TelegramSender"]
+
+logger = logging.getLogger(__name__)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """The wait Telegram asked for, in seconds (PTB 22 holds it as a timedelta)."""
+    value = getattr(exc, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    # Reading the public attribute warns about PTB's coming switch to timedelta.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = exc.retry_after
+    return raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
+
+
+class TelegramSender:
+    """Sends one outbox message with `bot.send_message` and maps Telegram's answer."""
+
+    channel = "telegram"
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, user_key: str, reply: Reply) -> Delivery:
+        """Send `reply` to the private chat `user_key`; never raises for Telegram errors."""
+        try:
+            chat_id = int(user_key)
+        except ValueError:
+            return Delivery("failed", detail="not a Telegram chat id")
+        try:
+            await self.bot.send_message(
+                chat_id,
+                reply.text,
+                reply_markup=inline_markup(reply.buttons),
+                parse_mode=ParseMode.HTML if reply.html else None,
+                disable_web_page_preview=True,
+            )
+        except RetryAfter as exc:
+            return Delivery("retry", retry_after=retry_after_seconds(exc), detail="429")
+        except Forbidden as exc:
+            # Blocked, deactivated, or never started the bot: retrying cannot help.
+            return Delivery("blocked", detail=exc.message[:200])
+        except BadRequest as exc:  # before NetworkError: PTB derives it from NetworkError
+            return Delivery("failed", detail=exc.message[:200])
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            return Delivery("retry", detail=f"{type(exc).__name__}: {exc.message[:150]}")
+        except InvalidToken:
+            # The deployment's token is wrong: keep the messages until it is fixed.
+            logger.error("Telegram rejected the bot token; outbox messages wait")
+            return Delivery("retry", detail="invalid token")
+        except ChatMigrated as exc:
+            return Delivery("failed", detail=f"chat migrated: {exc.message[:150]}")
+        except TelegramError as exc:
+            return Delivery("failed", detail=f"{type(exc).__name__}: {exc.message[:150]}")
+        return Delivery("sent")
