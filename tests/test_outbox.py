@@ -1,0 +1,337 @@
+"""The outbox: dedupe keys, atomic claims, Telegram outcomes, retries, rate limits, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram import Bot
+
+from bot.core.delivery import Delivery
+from bot.core.types import Button, Reply
+from bot.outbox.ratelimit import Backoff, ChannelLimits, next_slot
+from bot.outbox.sender import OutboxSender
+from bot.outbox.store import OutboxMessage, OutboxStore, reply_from_json, reply_to_json
+from bot.outbox.telegram import TelegramSender
+from bot.storage import Store
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# PTB reads RetryAfter.retry_after itself while building the error, which warns about its
+# coming switch to timedelta; nothing for these tests to change.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
+)
+
+FAST = {
+    "backoff": Backoff(base=0.05, cap=0.2),
+    "channel_backoff": Backoff(base=0.05, cap=0.2),
+    "idle_poll": 0.05,
+}
+
+
+def message(i: int, chat: int, **kw: object) -> OutboxMessage:
+    return OutboxMessage(
+        dedupe_key=f"test:{i}:telegram:{chat}",
+        purpose=str(kw.pop("purpose", "broadcast")),
+        address=f"telegram:{chat}",
+        reply=Reply(f"m{i}"),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def outbox(store: Store) -> OutboxStore:
+    return OutboxStore(store)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegramAPI) -> AsyncIterator[Bot]:
+    async with Bot(fake.token, base_url=fake.base_url) as client:
+        yield client
+
+
+def texts(fake: FakeTelegramAPI) -> list[str]:
+    return [str(m.get("text")) for m in fake.sent()]
+
+
+def sender_for(outbox: OutboxStore, bot: Bot, limits: ChannelLimits | None = None,
+               **kw: object) -> OutboxSender:  # fmt: skip
+    options = {**FAST, **kw}
+    return OutboxSender(
+        outbox,
+        {"telegram": TelegramSender(bot)},
+        {"telegram": limits or ChannelLimits()},
+        **options,  # type: ignore[arg-type]
+    )
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+async def test_a_dedupe_key_is_queued_once(outbox: OutboxStore) -> None:
+    now = time.time()
+    assert await outbox.enqueue([message(1, 10), message(2, 10)], now) == 2
+    assert await outbox.enqueue([message(1, 10), message(3, 10)], now) == 1
+    assert await outbox.counts() == {"queued": 3}
+    assert await outbox.existing_keys(["test:1:telegram:10", "nope"]) == {"test:1:telegram:10"}
+
+
+def test_reply_survives_the_round_trip_as_json() -> None:
+    reply = Reply("Nhắc hạn", buttons=[[Button("Bắt đầu", "rep:start:2026-6T")]])
+    back = reply_from_json(reply_to_json(reply))
+    assert back.text == reply.text
+    assert back.buttons == reply.buttons
+    assert back.track is False
+
+
+def test_slots_have_no_burst() -> None:
+    slot, following = next_slot(None, 100.0, 0.1)
+    assert (slot, following) == (100.0, 100.1)
+    # After an idle spell the next send goes at once, then the gap applies again.
+    assert next_slot(50.0, 100.0, 0.1) == (100.0, 100.1)
+    assert next_slot(100.1, 100.0, 0.1) == (100.1, pytest.approx(100.2))
+
+
+async def test_a_claim_is_exclusive_and_one_per_chat_in_flight(outbox: OutboxStore) -> None:
+    now = time.time()
+    await outbox.enqueue([message(1, 10), message(2, 10), message(3, 11)], now)
+    kw = {"total_gap": 0.0, "per_chat_gap": 0.0, "stale_after": 60.0}
+    first = (await outbox.claim("telegram", now, worker="a", **kw)).row
+    second = (await outbox.claim("telegram", now, worker="b", **kw)).row
+    third = await outbox.claim("telegram", now, worker="c", **kw)
+    assert first is not None and second is not None
+    assert (first.address, second.address) == ("telegram:10", "telegram:11")
+    # The second row of chat 10 waits until the first is finished.
+    assert third.row is None and third.paced
+
+
+async def test_a_stale_claim_is_taken_over(outbox: OutboxStore) -> None:
+    now = time.time()
+    await outbox.enqueue([message(1, 10)], now - 20)
+    kw = {"total_gap": 0.0, "per_chat_gap": 0.0, "stale_after": 5.0}
+    dead = (await outbox.claim("telegram", now - 10, worker="dead", **kw)).row
+    assert dead is not None
+    again = (await outbox.claim("telegram", now, worker="alive", **kw)).row
+    assert again is not None and again.id == dead.id and again.attempts == 2
+
+
+async def test_expired_rows_are_skipped_not_sent(outbox: OutboxStore) -> None:
+    now = time.time()
+    await outbox.enqueue([message(1, 10, expires_at=now - 1)], now)
+    claim = await outbox.claim(
+        "telegram", now, worker="w", total_gap=0, per_chat_gap=0, stale_after=60
+    )
+    assert claim.row is None
+    assert await outbox.counts() == {"skipped": 1}
+
+
+# --- delivery through the fake Bot API ----------------------------------------------------------
+
+
+async def test_everything_is_delivered_once_in_order_per_chat(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    await outbox.enqueue([message(i, 100 + i % 5) for i in range(50)], time.time())
+    left = await sender_for(outbox, bot).drain(within=30)
+    assert left == {"telegram": 0}
+    assert sorted(texts(fake)) == sorted(f"m{i}" for i in range(50))
+    for chat in range(100, 105):
+        assert fake.texts(chat) == [f"m{i}" for i in range(50) if 100 + i % 5 == chat]
+    assert await outbox.counts() == {"sent": 50}
+
+
+async def test_buttons_reach_telegram_as_an_inline_keyboard(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    reply = Reply("Nhắc hạn", buttons=[[Button("Bắt đầu", "rep:start:2026-6T")]])
+    await outbox.enqueue([OutboxMessage("k", "remind", "telegram:7", reply)], time.time())
+    await sender_for(outbox, bot).drain(within=10)
+    [sent] = fake.sent(7)
+    assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "rep:start:2026-6T"
+
+
+@pytest.mark.slow
+async def test_429_on_a_fifth_of_sends_all_delivered_none_twice_pauses_honoured(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    count = 24
+    await outbox.enqueue([message(i, 200 + i % 12) for i in range(count)], time.time())
+    # Seed 1: 7 refusals in 31 calls, close to the 20 % asked for.
+    fake.fail_randomly({"sendMessage"}, p429=0.2, retry_after=1, seed=1)
+    left = await sender_for(outbox, bot).drain(within=60)
+    assert left == {"telegram": 0}
+    delivered = collections.Counter(texts(fake))
+    assert set(delivered) == {f"m{i}" for i in range(count)}
+    assert max(delivered.values()) == 1
+    calls = fake.calls_of("sendMessage")
+    refused = [c.at for c in calls if c.status == 429]
+    assert refused, "the seed should have produced some 429 answers"
+    # After every 429 the whole channel waited retry_after (1 s) before the next send.
+    for at in refused:
+        later = [c.at for c in calls if c.at > at and c.status == 200]
+        assert not later or min(later) - at >= 0.95
+
+
+async def test_network_errors_are_retried_with_backoff(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    await outbox.enqueue([message(1, 300)], time.time())
+    fake.fail_next("sendMessage", 502, times=3)
+    await sender_for(outbox, bot).drain(within=20)
+    assert fake.texts(300) == ["m1"]
+    assert await outbox.state_of("test:1:telegram:300") == ("sent", 4)
+
+
+async def test_a_blocked_recipient_is_marked_inactive_and_not_retried(
+    store: Store, outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    now = time.time()
+    await store.set_subscribed("telegram:400", True, __import__("datetime").datetime.now())
+    await outbox.enqueue([message(1, 400), message(2, 401)], now)
+    fake.block_user(400)
+    await sender_for(outbox, bot).drain(within=10)
+    assert await outbox.state_of("test:1:telegram:400") == ("blocked", 1)
+    assert len([c for c in fake.calls_of("sendMessage") if c.params["chat_id"] == 400]) == 1
+    assert await outbox.blocked() == {"telegram:400"}
+    user = await store.get_user("telegram:400")
+    assert user is not None and not user.subscribed  # blocking is the strongest opt-out
+    assert fake.texts(401) == ["m2"]
+
+
+async def test_a_bad_request_fails_once_with_the_reason(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    await outbox.enqueue([message(1, 500)], time.time())
+    fake.fail_next("sendMessage", 400)
+    await sender_for(outbox, bot).drain(within=10)
+    assert await outbox.state_of("test:1:telegram:500") == ("failed", 1)
+    row = await outbox.store.fetchone("SELECT detail FROM outbox")
+    assert row is not None and "injected failure" in row[0].lower()
+
+
+class Outside:
+    """A channel that cannot deliver now (Zalo outside its 48-hour window)."""
+
+    channel = "zalo"
+
+    async def deliver(self, user_key: str, reply: Reply) -> Delivery:
+        return Delivery("undeliverable", detail="outside the 48 h window")
+
+
+async def test_undeliverable_is_recorded_apart_and_not_retried(outbox: OutboxStore) -> None:
+    await outbox.enqueue(
+        [OutboxMessage("z", "broadcast", "zalo:123456789012345678", Reply("x"))], time.time()
+    )
+    sender = OutboxSender(outbox, {"zalo": Outside()}, {"zalo": ChannelLimits()}, **FAST)  # type: ignore[arg-type]
+    await sender.drain(within=5)
+    assert await outbox.state_of("z") == ("undeliverable", 1)
+    assert sender.stats == {"undeliverable": 1}
+
+
+# --- rate limits ---------------------------------------------------------------------------------
+
+
+def achieved_rate(fake: FakeTelegramAPI) -> float:
+    times = sorted(c.at for c in fake.calls_of("sendMessage") if c.status == 200)
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+@pytest.mark.slow
+async def test_the_measured_rate_stays_within_the_limits(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    fake.total_limit_per_s, fake.per_chat_limit_per_s = 20.0, 1.0
+    # 30 chats x 2: the total limit binds, and each chat gets a second message.
+    await outbox.enqueue([message(i, 600 + i % 30) for i in range(60)], time.time())
+    await sender_for(outbox, bot, ChannelLimits(20.0, 1.0)).drain(within=30)
+    assert len(fake.sent()) == 60
+    assert fake.limit_violations() == 0
+    assert 0.8 * 20 <= achieved_rate(fake) <= 20 * 1.02
+
+
+@pytest.mark.slow
+async def test_two_processes_share_one_budget_and_never_send_a_row_twice(
+    db_path: Path, store: Store, outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    """A running bot and `bdg-bot reminders run` drain the same outbox at once."""
+    fake.total_limit_per_s, fake.per_chat_limit_per_s = 20.0, 1.0
+    await outbox.enqueue([message(i, 700 + i % 40) for i in range(80)], time.time())
+    other = await Store.open(db_path)  # a second connection, as another process has
+    try:
+        limits = ChannelLimits(20.0, 1.0)
+        a = sender_for(outbox, bot, limits)
+        b = sender_for(OutboxStore(other), bot, limits)
+        await asyncio.gather(a.drain(within=30), b.drain(within=30))
+    finally:
+        await other.close()
+    delivered = collections.Counter(texts(fake))
+    assert len(delivered) == 80 and max(delivered.values()) == 1
+    assert a.stats.get("sent", 0) > 0 and b.stats.get("sent", 0) > 0
+    assert fake.limit_violations() == 0
+
+
+# --- crash safety ------------------------------------------------------------------------------
+
+WORKER = """
+import asyncio, sys
+from telegram import Bot
+from bot.outbox.ratelimit import ChannelLimits
+from bot.outbox.sender import OutboxSender
+from bot.outbox.store import OutboxStore
+from bot.outbox.telegram import TelegramSender
+from bot.storage import Store
+
+async def main(db, base_url, token):
+    store = await Store.open(db)
+    async with Bot(token, base_url=base_url) as bot:
+        sender = OutboxSender(OutboxStore(store), {"telegram": TelegramSender(bot)},
+                              {"telegram": ChannelLimits()}, stale_after=1.0)
+        await sender.drain()
+    await store.close()
+
+asyncio.run(main(*sys.argv[1:4]))
+"""
+
+
+async def _worker(db: Path, fake: FakeTelegramAPI) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WORKER, str(db), fake.base_url, fake.token, cwd=ROOT
+    )
+
+
+@pytest.mark.slow
+async def test_sigkill_mid_fan_out_loses_nothing_and_duplicates_at_most_one(
+    db_path: Path, outbox: OutboxStore, fake: FakeTelegramAPI
+) -> None:
+    total = 2000
+    await outbox.enqueue([message(i, 10_000 + i % 500) for i in range(total)], time.time())
+    first = await _worker(db_path, fake)
+    try:
+        await fake.wait_for(lambda: len(fake.sent()) >= 500, timeout=120)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    assert first.returncode == -signal.SIGKILL
+    killed_at = len(fake.sent())
+    assert killed_at < total, "the worker finished before it was killed"
+    second = await _worker(db_path, fake)
+    assert await asyncio.wait_for(second.wait(), 180) == 0
+    delivered = collections.Counter(texts(fake))
+    assert set(delivered) == {f"m{i}" for i in range(total)}, "a message was lost"
+    duplicates = sum(n - 1 for n in delivered.values())
+    assert duplicates <= 1
+    assert await outbox.counts() == {"sent": total}
