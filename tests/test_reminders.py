@@ -296,6 +296,28 @@ async def test_the_annual_period_reminds_across_the_new_year(
     }
 
 
+class Refusing:
+    """Officer 5101 blocked the bot; 5201 is outside Zalo's window (as a Zalo sender says)."""
+
+    channel = "telegram"
+
+    async def deliver(self, user_key: str, reply: Reply) -> Delivery:
+        if user_key == "5101":
+            return Delivery("blocked", detail="blocked by the user")
+        if user_key == "5201":
+            return Delivery("undeliverable", detail="outside the 48 h window")
+        return Delivery("sent")
+
+
+async def test_the_digest_counts_reminders_that_could_not_be_delivered(world: World) -> None:
+    await world.reminders.run(local(date(2026, 6, 8)))
+    refusing = OutboxSender(world.outbox, {"telegram": Refusing()}, {"telegram": ChannelLimits()})
+    await refusing.drain(within=5)
+    plan = await world.reminders.run(local(date(2026, 6, 16)))
+    digest = next(p for p in plan.planned if p.address == ADMIN).message.reply.text
+    assert "1 người đã chặn bot, 1 ngoài khung 48 giờ của Zalo, 0 lỗi" in digest
+
+
 # --- the scheduler and the start-up catch-up ---------------------------------------------------
 
 
