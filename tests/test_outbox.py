@@ -284,6 +284,19 @@ async def test_two_processes_share_one_budget_and_never_send_a_row_twice(
     assert fake.limit_violations() == 0
 
 
+async def test_several_in_flight_keep_each_chat_in_order_and_send_once(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    fake.latency_ms = 20  # a round trip, so the four loops really overlap
+    await outbox.enqueue([message(i, 800 + i % 10) for i in range(60)], time.time())
+    sender = sender_for(outbox, bot, in_flight=4)
+    started = time.perf_counter()
+    assert await sender.drain(within=30) == {"telegram": 0}
+    assert time.perf_counter() - started < 60 * 0.020  # faster than one at a time
+    for chat in range(800, 810):
+        assert fake.texts(chat) == [f"m{i}" for i in range(60) if 800 + i % 10 == chat]
+
+
 # --- crash safety ------------------------------------------------------------------------------
 
 WORKER = """

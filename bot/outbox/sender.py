@@ -2,9 +2,13 @@
 
 One loop per channel sends one message at a time: claim a row (atomically, with a send slot
 shared by every process), wait for the slot, hand the reply to the channel's
-`ProactiveSender`, record the `Delivery`. Only one message is ever in flight per channel, so
-a crash (`kill -9`) can duplicate at most that one; everything else is either recorded as
-sent or still queued.
+`ProactiveSender`, record the `Delivery`. Only one message is in flight per channel, so a
+crash (`kill -9`) can duplicate at most that one; everything else is either recorded as sent
+or still queued.
+
+With a long round trip to the platform one in flight caps the rate at about 1/RTT (50 ms:
+~16/s, under Telegram's 30/s). `in_flight=N` runs N loops per channel, which reaches the
+limit again but widens the crash window to N possible duplicates: a deployment's choice.
 """
 
 from __future__ import annotations
@@ -74,7 +78,10 @@ class OutboxSender:
         backoff: Backoff | None = None,
         channel_backoff: Backoff | None = None,
         worker: str | None = None,
+        in_flight: int = 1,
     ) -> None:
+        if in_flight < 1:
+            raise ValueError("in_flight must be at least 1")
         self.outbox = outbox
         self.senders = dict(senders)
         self.limits = dict(limits)
@@ -87,23 +94,26 @@ class OutboxSender:
         self.backoff = backoff or Backoff(base=1.0, cap=300.0)
         self.channel_backoff = channel_backoff or Backoff(base=0.5, cap=30.0)
         self.worker = worker or worker_id()
-        self._wake: dict[str, asyncio.Event] = {}
+        self.in_flight = in_flight
+        #: When this process last started a send, per channel (see `_space`).
+        self._last_start: dict[str, float] = {}
+        self._wake: list[asyncio.Event] = []  # one per sending loop
         #: Deliveries by status since start (for the CLI summary and tests).
         self.stats: dict[str, int] = {}
 
     def wake(self) -> None:
         """New rows were queued: stop idling."""
-        for event in self._wake.values():
+        for event in self._wake:
             event.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set."""
-        await asyncio.gather(*(self._loop(ch, stop, drain=False) for ch in self.senders))
+        await asyncio.gather(*(self._loop(ch, stop, drain=False) for ch in self._lanes()))
 
     async def drain(self, within: float | None = None) -> dict[str, int]:
         """Send everything due now (waiting for retries); return what is left per channel."""
         stop = asyncio.Event()
-        loops = asyncio.gather(*(self._loop(ch, stop, drain=True) for ch in self.senders))
+        loops = asyncio.gather(*(self._loop(ch, stop, drain=True) for ch in self._lanes()))
         try:
             await asyncio.wait_for(asyncio.shield(loops), within)
         except TimeoutError:
@@ -113,12 +123,17 @@ class OutboxSender:
         now = self.wall()
         return {ch: await self.outbox.pending(ch, now) for ch in self.senders}
 
+    def _lanes(self) -> list[str]:
+        """One entry per sending loop: each channel `in_flight` times."""
+        return [channel for channel in self.senders for _ in range(self.in_flight)]
+
     # --- one channel ---------------------------------------------------------------------------
 
     async def _loop(self, channel: str, stop: asyncio.Event, *, drain: bool) -> None:
         sender = self.senders[channel]
         limits = limits_for(self.limits, channel)
-        wake = self._wake.setdefault(channel, asyncio.Event())
+        wake = asyncio.Event()
+        self._wake.append(wake)
         max_wait = max(0.5, 3 * limits.total_gap)
         previous: Outcome | None = None
         errors_in_a_row = 0
@@ -163,6 +178,7 @@ class OutboxSender:
                     continue
                 if row.slot > now:
                     await asyncio.sleep(row.slot - now)
+                await self._space(channel, limits.total_gap)
                 delivery = await self._deliver(sender, row)
                 self.stats[delivery.status] = self.stats.get(delivery.status, 0) + 1
                 done = self.wall()
@@ -179,9 +195,24 @@ class OutboxSender:
                 else:
                     await self.outbox.record(outcome)
         finally:
+            self._wake.remove(wake)
             if previous is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self.outbox.record(previous))
+
+    async def _space(self, channel: str, gap: float) -> None:
+        """Keep this process's send starts `gap` apart.
+
+        The slots reserved in the database already are; but with several loops in flight a
+        loop that wakes late would start right before the next one. (No await between the
+        last check and the update, so loops of one event loop cannot interleave there.)
+        """
+        while True:
+            wait = self._last_start.get(channel, 0.0) + gap - self.wall()
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        self._last_start[channel] = self.wall()
 
     async def _deliver(self, sender: ProactiveSender, row: Claimed) -> Delivery:
         try:
