@@ -303,6 +303,21 @@ async def test_guitin_errors_say_what_to_do(admin_engine: Engine) -> None:
     assert "không còn mở" in all_text(await admin(admin_engine, button="bc:aud:officers"))
 
 
+def test_the_cli_arguments_parse_as_documented() -> None:
+    from bot.cli_outbox import add_subcommands
+
+    parser = argparse.ArgumentParser(prog="bdg-bot")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    run = parser.parse_args(["reminders", "run", "--at", "2026-06-08T08:00", "--dry-run"])
+    assert (run.command, run.at, run.dry_run) == ("reminders", "2026-06-08T08:00", True)
+    send = parser.parse_args(["broadcast", "--to", "subscribers", "--text-file", "t.txt"])
+    assert (send.action, send.to, send.text_file) == (None, "subscribers", Path("t.txt"))
+    status = parser.parse_args(["broadcast", "status", "3"])
+    assert (status.action, status.id) == ("status", 3)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["reminders", "run", "--at", "tomorrow"])
+
+
 # --- bdg-bot broadcast -------------------------------------------------------------------------
 
 

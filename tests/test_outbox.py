@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from bot.core.delivery import Delivery
+from bot.core.delivery import Delivery, ProactiveSender
 from bot.core.types import Button, Reply
 from bot.outbox.ratelimit import Backoff, ChannelLimits, next_slot
 from bot.outbox.sender import OutboxSender
@@ -295,6 +295,37 @@ async def test_several_in_flight_keep_each_chat_in_order_and_send_once(
     assert time.perf_counter() - started < 60 * 0.020  # faster than one at a time
     for chat in range(800, 810):
         assert fake.texts(chat) == [f"m{i}" for i in range(60) if 800 + i % 10 == chat]
+
+
+async def test_a_channel_that_comes_up_later_is_served_by_the_running_sender(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    """serve_telegram registers its sender once the application is up."""
+    await outbox.enqueue([message(1, 900)], time.time())
+    senders: dict[str, ProactiveSender] = {}
+    sender = OutboxSender(outbox, senders, {"telegram": ChannelLimits()}, **FAST)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(0.1)
+    assert fake.sent() == []
+    senders["telegram"] = TelegramSender(bot)
+    await fake.wait_sent(900, 1)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+
+
+async def test_the_bot_token_never_reaches_the_detail_column(bot: Bot) -> None:
+    from telegram.error import NetworkError
+
+    class Leaky:
+        token = bot.token
+
+        async def send_message(self, *args: object, **kwargs: object) -> None:
+            raise NetworkError(f"connect to https://api.telegram.org/bot{bot.token}/x failed")
+
+    delivery = await TelegramSender(Leaky()).deliver("1", Reply("x"))  # type: ignore[arg-type]
+    assert delivery.status == "retry"
+    assert bot.token not in delivery.detail and "<token>" in delivery.detail
 
 
 # --- crash safety ------------------------------------------------------------------------------

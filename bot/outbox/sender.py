@@ -83,7 +83,9 @@ class OutboxSender:
         if in_flight < 1:
             raise ValueError("in_flight must be at least 1")
         self.outbox = outbox
-        self.senders = dict(senders)
+        # Kept by reference: a channel that comes up later (the Telegram application, the Zalo
+        # client) adds its sender to the same dict and `run` starts sending on it.
+        self.senders = senders
         self.limits = dict(limits)
         # Wall-clock seconds, not the injectable `Clock`: send slots are shared with other
         # processes and retry_after is real time even when reminders are planned for a test date.
@@ -107,8 +109,38 @@ class OutboxSender:
             event.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until `stop` is set."""
-        await asyncio.gather(*(self._loop(ch, stop, drain=False) for ch in self._lanes()))
+        """Send until `stop` is set, on every channel whose sender is (or gets) registered."""
+        loops: dict[str, list[asyncio.Task[None]]] = {}
+        try:
+            while not stop.is_set():
+                for channel in list(self.senders):
+                    if channel not in loops:
+                        logger.info("outbox: sending on %s", channel)
+                        loops[channel] = [
+                            asyncio.create_task(self._guarded(channel, stop))
+                            for _ in range(self.in_flight)
+                        ]
+                await _wait(stop, None, self.idle_poll)
+        finally:
+            tasks = [t for lane in loops.values() for t in lane]
+            if not stop.is_set():  # cancelled: take the loops down with us
+                for task in tasks:
+                    task.cancel()
+            self.wake()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _guarded(self, channel: str, stop: asyncio.Event) -> None:
+        """One sending loop that survives database hiccups (a locked database, a full disk)."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                await self._loop(channel, stop, drain=False)
+                return
+            except Exception:
+                # The bot keeps answering people; the outbox tries again a little later.
+                failures += 1
+                logger.exception("outbox loop for %s failed; restarting it", channel)
+                await _wait(stop, None, self.channel_backoff.delay(failures))
 
     async def drain(self, within: float | None = None) -> dict[str, int]:
         """Send everything due now (waiting for retries); return what is left per channel."""

@@ -47,6 +47,11 @@ class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
+    def _detail(self, exc: TelegramError, prefix: str = "") -> str:
+        """The error for the outbox's `detail` column: short, and never the bot token."""
+        text = f"{prefix}{exc.message}".replace(self.bot.token, "<token>")
+        return text[:200]
+
     async def deliver(self, user_key: str, reply: Reply) -> Delivery:
         """Send `reply` to the private chat `user_key`; never raises for Telegram errors."""
         try:
@@ -65,17 +70,17 @@ class TelegramSender:
             return Delivery("retry", retry_after=retry_after_seconds(exc), detail="429")
         except Forbidden as exc:
             # Blocked, deactivated, or never started the bot: retrying cannot help.
-            return Delivery("blocked", detail=exc.message[:200])
+            return Delivery("blocked", detail=self._detail(exc))
         except BadRequest as exc:  # before NetworkError: PTB derives it from NetworkError
-            return Delivery("failed", detail=exc.message[:200])
+            return Delivery("failed", detail=self._detail(exc))
         except NetworkError as exc:  # includes TimedOut and 5xx answers
-            return Delivery("retry", detail=f"{type(exc).__name__}: {exc.message[:150]}")
+            return Delivery("retry", detail=self._detail(exc, f"{type(exc).__name__}: "))
         except InvalidToken:
             # The deployment's token is wrong: keep the messages until it is fixed.
             logger.error("Telegram rejected the bot token; outbox messages wait")
             return Delivery("retry", detail="invalid token")
         except ChatMigrated as exc:
-            return Delivery("failed", detail=f"chat migrated: {exc.message[:150]}")
+            return Delivery("failed", detail=self._detail(exc, "chat migrated: "))
         except TelegramError as exc:
-            return Delivery("failed", detail=f"{type(exc).__name__}: {exc.message[:150]}")
+            return Delivery("failed", detail=self._detail(exc, f"{type(exc).__name__}: "))
         return Delivery("sent")
