@@ -92,7 +92,10 @@ async def run(
             request = HTTPXRequest(connection_pool_size=in_flight)
             async with Bot(fake.token, base_url=fake.base_url, request=request) as bot:
                 sender = OutboxSender(
-                    outbox, {"telegram": TelegramSender(bot)}, {"telegram": limits}
+                    outbox,
+                    {"telegram": TelegramSender(bot)},
+                    {"telegram": limits},
+                    in_flight=in_flight,
                 )
                 started = time.perf_counter()
                 left = await sender.drain(within=600)
