@@ -128,10 +128,15 @@ async def open_senders(settings: Settings, out: TextIO | None = None) -> AsyncIt
         yield senders
 
 
-def _progress(done: int, total: int, extra: str, stream: TextIO) -> None:
+def _progress(done: int, total: int, extra: str, stream: TextIO, *, final: bool = False) -> None:
+    """Draw the progress bar: redrawn in place on a terminal, one final line in a log."""
+    tty = stream.isatty()
+    if not (tty or final):
+        return
     filled = BAR_WIDTH if total == 0 else BAR_WIDTH * done // total
-    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    stream.write(f"\r[{bar}] {done}/{total} {extra}")
+    line = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done}/{total} {extra}"
+    # \x1b[K clears what a longer previous line left behind.
+    stream.write(("\r" + line + "\x1b[K" if tty else line) + ("\n" if final else ""))
     stream.flush()
 
 
@@ -181,7 +186,14 @@ async def cmd_reminders(settings: Settings, args: argparse.Namespace) -> int:
                   f"as of {at.strftime('%H:%M')}.")  # fmt: skip
             return 0
         if not result.planned:
-            print(f"{day}: no reminder day of any open period, or every unit has reported.")
+            if result.occasions:
+                names = ", ".join(f"{o.period.id} {o.kind}" for o in result.occasions)
+                print(
+                    f"{day} is a reminder day ({names}), but no unit still to report has a "
+                    "registered officer: nobody to remind (see `bdg-bot invite`)."
+                )
+            else:
+                print(f"{day}: not a reminder day of any open period; nothing to do.")
             return 0
         if args.dry_run:
             print(f"Plan for {day} (dry run, nothing queued):")
@@ -292,20 +304,21 @@ async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         stream = sys.stderr
 
+        def extra(s: BroadcastStatus) -> str:
+            return f"sent {s.count('sent')}, not delivered {s.count('failed', 'blocked')}"
+
         async def watch() -> None:
             while True:
                 s = await service.status(broadcast.id)
                 if s is not None:
-                    extra = f"sent {s.count('sent')}, failed {s.count('failed', 'blocked')}"
-                    _progress(s.done, s.broadcast.recipients, extra, stream)
+                    _progress(s.done, s.broadcast.recipients, extra(s), stream)
                 await asyncio.sleep(0.25)
 
         async with open_senders(settings) as senders:
             await _drain(rt, senders, args.wait, watch)
             final = await service.status(broadcast.id)
             if final is not None:
-                _progress(final.done, final.broadcast.recipients, "", stream)
-                stream.write("\n")
+                _progress(final.done, final.broadcast.recipients, extra(final), stream, final=True)
                 print(status_text(final, settings.tz))
             await _report_left(rt, senders)
     return 0

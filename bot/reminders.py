@@ -80,6 +80,7 @@ class PassResult:
 
     day: date
     due: bool  # False when run before the day's reminder time: nothing is due yet
+    occasions: list[Occasion] = field(default_factory=list)
     planned: list[Planned] = field(default_factory=list)
     queued: int = 0  # new outbox rows (0 when everything was queued before)
     existing: set[str] = field(default_factory=set)  # keys queued by an earlier run
@@ -162,7 +163,7 @@ class Reminders:
         result = PassResult(day=day, due=due)
         if not due:
             return result
-        occasions = self.occasions(day)
+        occasions = result.occasions = self.occasions(day)
         if not occasions:
             return result
         officers = [o for o in await self.reports.officers() if o.active]
