@@ -19,6 +19,7 @@ from bot.clock import FakeClock
 from bot.content import Content, Localized
 from bot.core.app import Runtime, open_runtime
 from bot.core.delivery import Delivery
+from bot.core.engine import Engine
 from bot.core.officer import new_invite_code
 from bot.core.types import Reply
 from bot.outbox.ratelimit import ChannelLimits
@@ -30,7 +31,7 @@ from bot.reporting.periods import PeriodCalendar, PeriodKind, ReminderSettings, 
 from bot.settings import Secret, Settings
 from bot.storage import Store
 from bot.storage.reports import ReportStore
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, all_text, say
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -228,6 +229,17 @@ async def test_a_reminder_names_unit_period_deadline_and_the_one_line_format(
     en = next(p for p in plan.planned if p.address == "telegram:5301").message.reply
     assert "Tam Thanh ward" in en.text and "Monday, June 15, 2026" in en.text
     assert "7 days left" in en.text
+
+
+async def test_the_reminder_button_starts_the_guided_report(
+    world: World, engine: Engine, clock: FakeClock
+) -> None:
+    clock.set(local(date(2026, 6, 8)))  # the engine's clock: the day the reminder went out
+    plan = await world.reminders.plan(clock.now())
+    reply = next(p for p in plan.planned if p.address == "telegram:5101").message.reply
+    [[start]] = reply.buttons
+    answer = all_text(await say(engine, button=start.data, user="5101", channel="telegram"))
+    assert "Báo cáo 6 tháng năm 2026" in answer and "Buổi truyền thông" in answer
 
 
 async def test_overdue_and_deadline_day_wording(world: World) -> None:
