@@ -84,13 +84,20 @@ def test_figures_sheet_one_row_per_unit_with_totals() -> None:
     assert total["tt"] == 6 and total["nd"] == 1620 and total["nu"] == 70
     assert total["sp"] is None  # nobody gave it
     assert ws.freeze_panes == "C2"
+    assert ws.sheet_view.tabSelected
     assert ws.auto_filter.ref == "A1:M4"  # the units, not the totals row
     assert ws.print_title_rows == "$1:$1"
     assert ws.column_dimensions["A"].width >= 10
     assert ws.column_dimensions["B"].width >= len("Phường Đông Kinh")
     assert ws.column_dimensions["C"].width == 14
-    assert ws.cell(1, 1).font.b
+    assert ws.row_dimensions[1].height > 15  # room for the wrapped labels
+    assert ws.cell(1, 1).font.b and ws.cell(1, 3).alignment.wrap_text
+    assert not ws.cell(2, 1).font.b
     assert ws.cell(2, 3).number_format == "#,##0"
+    assert ws.cell(2, 3).data_type == "n" and ws.cell(2, 1).data_type == "s"
+    assert ws.cell(5, 2).font.b and ws.cell(5, 3).font.b  # the totals row
+    assert ws.cell(5, 3).number_format == "#,##0"
+    assert ws.cell(5, 1).value is None
 
 
 def test_status_sheet_uses_the_first_version_and_local_time() -> None:
@@ -108,16 +115,46 @@ def test_status_sheet_uses_the_first_version_and_local_time() -> None:
     assert binh_gia == ("binh-gia", "Xã Bình Gia", None, None, None,
                         None, "Chưa báo cáo")  # fmt: skip
     assert ws.freeze_panes == "C2"
+    assert not ws.sheet_view.tabSelected  # the figures sheet opens first
+    assert ws.auto_filter.ref == "A1:G4"
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.cell(1, 1).font.b
     assert ws.cell(2, 4).number_format == "dd/mm/yyyy hh:mm"
+    assert ws.cell(2, 6).number_format == "dd/mm/yyyy hh:mm"
+    assert ws.cell(2, 4).is_date and isinstance(ws.cell(2, 5).value, int)
+    assert ws.column_dimensions["B"].width >= len("Phường Đông Kinh")
+    assert ws.column_dimensions["D"].width == 17
+
+
+def test_status_times_keep_their_own_offset_without_a_zone() -> None:
+    ws = workbook(export_xlsx(sample(), IND))[SHEET_STATUS]
+    assert ws.cell(2, 4).value == datetime(2026, 12, 16, 2, 0)  # the UTC time as given
+    assert ws.cell(2, 6).value == datetime(2026, 12, 10, 8, 30)
+
+
+def test_both_sheets_print_landscape_one_page_wide() -> None:
+    wb = workbook(export_xlsx(sample(), IND, tz=TZ))
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.paperSize == 9  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.page_margins.left == 0.5
+    assert wb.properties.creator == "bdg-bot"
+    assert wb.properties.title == PERIOD.label("vi")
 
 
 def test_workbook_parts_are_well_formed_and_deterministic() -> None:
     st = sample()
     data = export_xlsx(st, IND, tz=TZ)
     assert data == export_xlsx(st, IND, tz=TZ)
+    # The creation time is the latest filing's, not the export's.
+    assert workbook(data).properties.created == datetime(2026, 12, 20, 7, 5)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
         assert "[Content_Types].xml" in names and "xl/workbook.xml" in names
+        # Fixed entry times: the same data gives the same bytes on any day.
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         for name in names:
             ElementTree.fromstring(archive.read(name))  # raises if not well-formed
 
@@ -128,6 +165,14 @@ def test_text_that_xml_cannot_carry_is_dropped_not_fatal() -> None:
     data = export_xlsx(period_status(PERIOD, odd, {}, {}), IND)
     ws = workbook(data)[SHEET_DATA]
     assert ws.cell(2, 2).value == 'Xã A & B <c>  \' "q"'
+
+
+def test_text_that_looks_like_a_formula_stays_text() -> None:
+    odd = {"tinh": Unit("tinh", "T", "tinh"), "=1+1": Unit("=1+1", "X", "xa", "tinh"),
+           "#N/A": Unit("#N/A", "Y", "xa", "tinh")}  # fmt: skip
+    ws = workbook(export_xlsx(period_status(PERIOD, odd, {}, {}), IND))[SHEET_DATA]
+    assert (ws.cell(2, 1).value, ws.cell(2, 1).data_type) == ("=1+1", "s")
+    assert (ws.cell(3, 1).value, ws.cell(3, 1).data_type) == ("#N/A", "s")
 
 
 def test_csv_has_a_bom_and_exactly_the_contract_columns() -> None:
