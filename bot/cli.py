@@ -11,6 +11,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from bot.cli_outbox import COMMANDS as OUTBOX_COMMANDS
+from bot.cli_outbox import add_subcommands as add_outbox_subcommands
 from bot.cli_reporting import COMMANDS as REPORTING_COMMANDS
 from bot.cli_reporting import add_subcommands as add_reporting_subcommands
 from bot.content import ContentError
@@ -127,6 +129,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any,
     "units": cmd_units,
     "places": cmd_places,
     **REPORTING_COMMANDS,
+    **OUTBOX_COMMANDS,
 }
 
 
@@ -150,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     places_sub.add_parser("list", help="show the current list")
     add_reporting_subcommands(sub)
+    add_outbox_subcommands(sub)
     return p
 
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,12 +26,13 @@ from bot.content import Localized
 from bot.core.app import Runtime, open_runtime
 from bot.core.delivery import ProactiveSender
 from bot.outbox.ratelimit import limits_from_settings
-from bot.outbox.sender import OutboxSender, PrintSender
+from bot.outbox.sender import OutboxSender
 from bot.outbox.store import OutboxStore
 from bot.reminders import Reminders
+from bot.serve import open_senders
 from bot.settings import Settings
 
-__all__ = ["COMMANDS", "add_subcommands", "open_senders"]
+__all__ = ["COMMANDS", "add_subcommands"]
 
 #: How long a CLI run keeps sending before leaving the rest to the running bot.
 DEFAULT_WAIT_S = 900.0
@@ -100,32 +101,6 @@ def _parse_moment(value: str | None, settings: Settings, default_time: Any = Non
     if "T" not in value and " " not in value.strip() and default_time is not None:
         parsed = datetime.combine(date.fromisoformat(value[:10]), default_time)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=settings.tz)
-
-
-@contextlib.asynccontextmanager
-async def open_senders(settings: Settings, out: TextIO | None = None) -> AsyncIterator[
-    dict[str, ProactiveSender]
-]:  # fmt: skip
-    """The proactive senders this process can use: Telegram when its token is set, console."""
-    senders: dict[str, ProactiveSender] = {"console": PrintSender("console", out)}
-    async with contextlib.AsyncExitStack() as stack:
-        if settings.telegram_token:
-            from telegram import Bot
-
-            from bot.outbox.telegram import TelegramSender
-
-            bot = Bot(str(settings.telegram_token), base_url=settings.telegram_api_base_url)
-            try:
-                await stack.enter_async_context(bot)
-            except Exception as exc:  # network down, token revoked: the messages stay queued
-                print(
-                    f"Telegram is not reachable ({type(exc).__name__}); Telegram messages stay "
-                    "queued for the running bot.",
-                    file=sys.stderr,
-                )
-            else:
-                senders["telegram"] = TelegramSender(bot)
-        yield senders
 
 
 def _progress(done: int, total: int, extra: str, stream: TextIO, *, final: bool = False) -> None:
@@ -209,7 +184,7 @@ async def cmd_reminders(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         again = len(result.planned) - result.queued
         print(f"{day}: queued {result.queued} new message(s); {again} were queued before.")
-        async with open_senders(settings) as senders:
+        async with open_senders(rt) as senders:
             sender = await _drain(rt, senders, args.wait)
             await _report_left(rt, senders)
         print(_summary(sender.stats))
@@ -314,7 +289,7 @@ async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
                     _progress(s.done, s.broadcast.recipients, extra(s), stream)
                 await asyncio.sleep(0.25)
 
-        async with open_senders(settings) as senders:
+        async with open_senders(rt) as senders:
             await _drain(rt, senders, args.wait, watch)
             final = await service.status(broadcast.id)
             if final is not None:

@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TextIO
 
 from bot.core.app import Runtime
+from bot.core.delivery import ProactiveSender
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,8 +52,46 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+@contextlib.asynccontextmanager
+async def open_senders(
+    rt: Runtime, out: TextIO | None = None
+) -> AsyncIterator[dict[str, ProactiveSender]]:
+    """The proactive senders of every configured channel (the outbox hands messages to them).
+
+    Console addresses (an admin trying the bot locally) get their messages printed.
+    """
+    from bot.outbox.sender import PrintSender
+
+    senders: dict[str, ProactiveSender] = {"console": PrintSender("console", out)}
+    settings = rt.settings
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.telegram_token:
+            from telegram import Bot
+
+            from bot.outbox.telegram import TelegramSender
+
+            bot = Bot(str(settings.telegram_token), base_url=settings.telegram_api_base_url)
+            try:
+                await stack.enter_async_context(bot)
+            except Exception as exc:  # network down, token revoked: the messages stay queued
+                print(
+                    f"Telegram is not reachable ({type(exc).__name__}); its messages stay "
+                    "queued in the outbox.",
+                    file=sys.stderr,
+                )
+            else:
+                senders["telegram"] = TelegramSender(bot)
+        if settings.zalo is not None:
+            from bot.channels.zalo import open_zalo_sender
+
+            senders["zalo"] = await stack.enter_async_context(open_zalo_sender(rt))
+        yield senders
+
+
 async def serve(rt: Runtime, channels: list[str], stop: asyncio.Event) -> None:
-    """Serve every channel in `channels` until `stop`; one failing stops the others."""
+    """Serve every channel in `channels` and the outbox/scheduler until `stop`."""
+    from bot.background import run_background
+
     servers: list[Serve] = []
     if "telegram" in channels:
         from bot.channels.telegram import serve_telegram
@@ -69,4 +110,10 @@ async def serve(rt: Runtime, channels: list[str], stop: asyncio.Event) -> None:
             # restarts the whole bot instead of leaving it half alive.
             stop.set()
 
-    await asyncio.gather(*(guarded(s) for s in servers))
+    async with open_senders(rt) as senders:
+
+        async def background(rt: Runtime, stop: asyncio.Event) -> None:
+            await run_background(rt, senders, stop)
+
+        servers.append(background)
+        await asyncio.gather(*(guarded(s) for s in servers))

@@ -144,3 +144,12 @@ async def test_disclosure_question_gets_safety_first_then_the_answer(engine: Eng
     replies = await say(engine, "bị bạo lực gia đình nên làm gì")
     assert "113" in replies[0].text.splitlines()[0]
     assert len(replies) >= 2 and "Nguồn" in replies[1].text
+
+
+async def test_admin_composing_a_broadcast_is_not_an_emergency(engine: Engine) -> None:
+    await say(engine, "/guitin", user="admin")
+    replies = await say(engine, "Nếu bị chồng đánh, hãy gọi ngay 113", user="admin")
+    assert "🚨" not in replies[0].text
+    # ...while the same text from anyone else gets the safety reply.
+    citizen = await say(engine, "chồng đánh tôi, cứu tôi với", user="someone")
+    assert "113" in citizen[0].text.splitlines()[0]

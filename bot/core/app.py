@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
-from bot.core import admin, citizen, officer
+from bot.core import admin, broadcast_chat, citizen, officer
 from bot.core.engine import Engine
 from bot.core.places_import import apply_imported_places
 from bot.reporting.indicators import load_indicators
@@ -41,6 +41,8 @@ def build_engine(settings: Settings, store: Store, content: Content, clock: Cloc
     officer.register(engine, reporting)
     # The department: reporting rate, totals, Excel export, invites (admins only).
     admin.register(engine, reporting)
+    # The department: /guitin broadcasts and /trangthai (admins only).
+    broadcast_chat.register(engine)
     return engine
 
 

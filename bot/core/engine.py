@@ -32,6 +32,8 @@ NUMBERED_CHANNELS = frozenset({"zalo", "console"})
 #: Channels where the bot can delete the conversation's messages (/xoa).
 DELETING_CHANNELS = frozenset({"telegram"})
 MAX_TEXT = 4096
+#: Dialogs whose text is never a cry for help (an admin composing a broadcast).
+EXEMPT_DIALOGS = frozenset({"broadcast"})
 
 
 @dataclass
@@ -181,7 +183,10 @@ class Engine:
         text = (inc.text or "").strip()
         if not text:
             return await self.fallback(ctx, "")
-        assessment = assess(text)
+        # An admin typing a campaign text ("...gọi ngay 113 nếu gặp nguy hiểm") into /guitin is
+        # composing, not in danger: that one dialog is exempt from the emergency check.
+        composing = ctx.is_admin and await self._dialog_kind(ctx) in EXEMPT_DIALOGS
+        assessment = Assessment(emergency=False) if composing else assess(text)
         if assessment.emergency:
             ctx.emergency = True
             ctx.topic = "_emergency"
@@ -207,6 +212,10 @@ class Engine:
             if replies is not None:
                 return replies
         return await self.fallback(ctx, text)
+
+    async def _dialog_kind(self, ctx: Context) -> str | None:
+        row = await self.store.get_dialog(ctx.address, ctx.now)
+        return row.kind if row else None
 
     async def press(self, ctx: Context, data: str) -> list[Reply]:
         """Run the handler of a pressed button (or a stale-button answer)."""
