@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.content import ContentError, Localized, Unit, read_yaml
+from bot.content import FileLoader, Localized, Unit, read_yaml
 from bot.core.types import Reply
 from bot.i18n import _, use_language
 from bot.outbox.store import BroadcastRow, OutboxMessage, OutboxStore
@@ -159,20 +159,12 @@ class Campaign:
         return sorted(date(year, m, d) for msg in self.messages for m, d in msg.days)
 
 
-class _CampaignLoader:
+class _CampaignLoader(FileLoader):
     """Validates campaigns.yaml; errors name the file, the entry and the field."""
 
     def __init__(self, path: Path, units: Mapping[str, Unit]) -> None:
-        self.path = path
+        super().__init__(path)
         self.units = units
-
-    def error(self, entry: str, field_name: str, problem: str) -> ContentError:
-        where = self.path.name
-        if entry:
-            where += f", entry {entry}"
-        if field_name:
-            where += f", field '{field_name}'"
-        return ContentError(f"{where}: {problem}")
 
     def day(self, value: Any, entry: str, field_name: str) -> tuple[int, int]:
         match = _DAY_RE.fullmatch(value) if isinstance(value, str) else None

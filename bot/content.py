@@ -200,6 +200,23 @@ class Where:
         return ContentError(f"{where}: {problem}")
 
 
+class FileLoader:
+    """Base of the content loaders: errors that name the file, the entry and the field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def error(self, entry: str, field_name: str, problem: str) -> ContentError:
+        """A ContentError saying where in the file the problem is."""
+        return Where(self.path, entry).error(field_name, problem)
+
+    def mapping(self, value: Any, entry: str, field_name: str) -> Mapping[str, Any]:
+        """`value` if it is a mapping, else a ContentError."""
+        if not isinstance(value, Mapping):
+            raise self.error(entry, field_name, "must be a mapping")
+        return value
+
+
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file, turning every failure into a ContentError naming the file."""
     try:

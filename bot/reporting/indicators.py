@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import DEFAULT_CONTENT_DIR, ContentError, Localized, read_yaml
+from bot.content import DEFAULT_CONTENT_DIR, ContentError, FileLoader, Localized, read_yaml
 from bot.i18n import N_, _, current_language
 
 __all__ = [
@@ -287,24 +287,8 @@ _TOP_KEYS = frozenset({"source", "default_max", "indicators", "constraints"})
 _CONSTRAINT_KEYS = frozenset({"left", "op", "right"})
 
 
-class _Loader:
+class _Loader(FileLoader):
     """Validates indicators.yaml; error messages follow bot.content's wording."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def error(self, entry: str, field_name: str, problem: str) -> ContentError:
-        where = self.path.name
-        if entry:
-            where += f", entry {entry}"
-        if field_name:
-            where += f", field '{field_name}'"
-        return ContentError(f"{where}: {problem}")
-
-    def mapping(self, value: Any, entry: str, field_name: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.error(entry, field_name, "must be a mapping")
-        return value
 
     def no_unknown_keys(
         self, data: Mapping[str, Any], allowed: frozenset[str], entry: str

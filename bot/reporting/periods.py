@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.content import DEFAULT_CONTENT_DIR, ContentError, Localized, read_yaml
+from bot.content import DEFAULT_CONTENT_DIR, FileLoader, Localized, read_yaml
 from bot.i18n import _, current_language, use_language
 from bot.text import fold
 
@@ -267,24 +266,8 @@ _DEADLINE_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})")
 _TIME_RE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
-class _Loader:
+class _Loader(FileLoader):
     """Validates periods.yaml; error messages follow bot.content's wording."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def error(self, entry: str, field_name: str, problem: str) -> ContentError:
-        where = self.path.name
-        if entry:
-            where += f", entry {entry}"
-        if field_name:
-            where += f", field '{field_name}'"
-        return ContentError(f"{where}: {problem}")
-
-    def mapping(self, value: Any, entry: str, field_name: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.error(entry, field_name, "must be a mapping")
-        return value
 
     def days(self, value: Any, field_name: str, low: int, high: int) -> tuple[int, ...]:
         if not isinstance(value, list) or not all(
