@@ -250,13 +250,19 @@ def build_application(
 ) -> tuple[Application[Any, Any, Any, Any, Any, Any], TelegramChannel]:
     """The PTB application for this runtime, wired to the engine (tests build the same one)."""
     s = rt.settings
+    from bot.channels.aiohttp_request import AiohttpRequest
+
     application = (
         ApplicationBuilder()
         .token(s.telegram_token)
         .base_url(s.telegram_api_base_url)
         .concurrent_updates(PerChatUpdateProcessor(CONCURRENCY))
-        .connection_pool_size(CONCURRENCY + 8)
-        .get_updates_connection_pool_size(2)
+        # aiohttp, not PTB's httpx: httpcore's pool is the CPU ceiling (DESIGN.md §5). Pools of
+        # 40-256 benched alike (aiohttp's cost does not grow with the limit), so there is room
+        # beyond the CONCURRENCY handlers for background deletes and callback answers.
+        .request(AiohttpRequest(connection_pool_size=2 * CONCURRENCY))
+        # One long poll at a time; PTB adds the poll's timeout to this read timeout.
+        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=10.0))
         .build()
     )
     channel = TelegramChannel(application, rt.engine)
