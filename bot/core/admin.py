@@ -21,7 +21,6 @@ from bot.core.engine import Context, Engine, Handler, button
 from bot.core.officer import Reporting, new_invite_code, when
 from bot.core.types import Document, Reply
 from bot.i18n import _
-from bot.reporting.export import export_csv, export_filename, export_xlsx
 from bot.reporting.periods import Period, PeriodCalendar
 from bot.reporting.status import (
     PeriodStatus,
@@ -174,6 +173,9 @@ def build_export(
     status: PeriodStatus, reporting: Reporting, fmt: str, tz: tzinfo | None
 ) -> Document:
     """The file of a period in `fmt` (xlsx or csv), named as the CLI names it."""
+    # Imported here: openpyxl costs start-up time every bot pays and few requests use.
+    from bot.reporting.export import export_csv, export_filename, export_xlsx
+
     if fmt == "csv":
         content = export_csv(status, reporting.indicators)
     else:
