@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +34,7 @@ from telegram.ext import (
 from bot.core.app import Runtime
 from bot.core.engine import Engine
 from bot.core.types import Button, Incoming, Location, Reply
+from bot.serve import stop_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ def build_application(
 async def serve_telegram(rt: Runtime, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or SIGINT/SIGTERM): long polling, or the configured webhook."""
     application, channel = build_application(rt)
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     s = rt.settings
     async with application:
         me = await application.bot.get_me()
@@ -303,12 +303,3 @@ async def serve_telegram(rt: Runtime, stop: asyncio.Event | None = None) -> None
         await stop.wait()
         await application.updater.stop()
         await application.stop()
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop

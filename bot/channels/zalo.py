@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import re
-import signal
 import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +40,7 @@ from bot.core.engine import numbered_text
 from bot.core.places import map_link
 from bot.core.types import Incoming, Location, Reply
 from bot.i18n import _, normalize_language, use_language
+from bot.serve import stop_on_signals
 from bot.settings import ZaloSettings
 from bot.storage import UPDATE_ID_TTL, Store
 from bot.storage.zalo import (
@@ -577,7 +577,7 @@ async def serve_zalo(rt: Runtime, stop: asyncio.Event | None = None) -> None:
     """Serve the webhook on ZALO_WEBHOOK_LISTEN until `stop` is set (or SIGINT/SIGTERM)."""
     if rt.settings.zalo is None:
         raise ValueError("the Zalo settings (ZALO_*) are not set")
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     app = build_zalo_app(rt)
     # No access log: it adds nothing but noise (and never any text: bodies are not logged).
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
@@ -597,12 +597,3 @@ async def serve_zalo(rt: Runtime, stop: asyncio.Event | None = None) -> None:
                 await asyncio.wait_for(stop.wait(), MAINTENANCE_EVERY)
     finally:
         await runner.cleanup()
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop
