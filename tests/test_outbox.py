@@ -379,3 +379,19 @@ async def test_sigkill_mid_fan_out_loses_nothing_and_duplicates_at_most_one(
     duplicates = sum(n - 1 for n in delivered.values())
     assert duplicates <= 1
     assert await outbox.counts() == {"sent": total}
+
+
+@pytest.mark.slow
+async def test_429_for_a_fifth_and_5xx_for_a_twentieth_nothing_lost_nothing_doubled(
+    outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    count = 40
+    await outbox.enqueue([message(i, 400 + i % 20) for i in range(count)], time.time())
+    fake.fail_randomly({"sendMessage"}, p429=0.2, p5xx=0.05, retry_after=1, seed=7)
+    left = await sender_for(outbox, bot).drain(within=120)
+    assert left == {"telegram": 0}
+    calls = fake.calls_of("sendMessage")
+    assert any(c.status == 429 for c in calls) and any(c.status >= 500 for c in calls)
+    delivered = collections.Counter(texts(fake))
+    assert set(delivered) == {f"m{i}" for i in range(count)}
+    assert max(delivered.values()) == 1
