@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.broadcast import Broadcasts
 from bot.core.app import Runtime
@@ -30,6 +31,7 @@ __all__ = ["REMINDER_JOB_ID", "Background", "build_scheduler", "run_background"]
 logger = logging.getLogger(__name__)
 
 REMINDER_JOB_ID = "reminders-daily"
+PURGE_JOB_ID = "purge-hourly"
 #: A job that could not run on time (the loop was busy, the machine asleep) still runs if it
 #: is at most this late; after a real downtime the start-up catch-up covers the day instead.
 MISFIRE_GRACE_S = 6 * 3600
@@ -49,6 +51,13 @@ class Background:
         self.sender = sender
         self.reminders = reminders or Reminders.from_runtime(rt)
         self.broadcasts = broadcasts or Broadcasts.from_runtime(rt)
+
+    async def purge(self) -> None:
+        """Drop what is past its keeping time (message ids, update ids, dialogs)."""
+        try:
+            await self.rt.store.purge_expired(self.rt.clock.now())
+        except Exception:
+            logger.exception("purge failed; it runs again in an hour")
 
     async def reminder_pass(self) -> None:
         """Queue today's reminders and digests if their time has come (idempotent)."""
@@ -88,6 +97,16 @@ def build_scheduler(background: Background) -> AsyncIOScheduler:
         CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
         id=REMINDER_JOB_ID,
         name="deadline reminders and escalation",
+        replace_existing=True,
+        **options,
+    )
+    # Message ids older than 48 h, old update ids and expired dialogs go every hour: what is
+    # kept about a citizen must not outlive DESIGN.md §3.4's limits in a long-running bot.
+    scheduler.add_job(
+        background.purge,
+        IntervalTrigger(hours=1, timezone=tz),
+        id=PURGE_JOB_ID,
+        name="purge expired ids and dialogs",
         replace_existing=True,
         **options,
     )

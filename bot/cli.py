@@ -171,5 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     except ContentError as exc:
         print(f"content error: {exc}", file=sys.stderr)
         return 2
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

@@ -13,6 +13,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ CLI_ISSUER = "cli"
 
 
 def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `invite`, `officers` and `export` to the `bdg-bot` parser."""
+    """Add `invite`, `officers`, `export` and `unlock` to the `bdg-bot` parser."""
     invite = sub.add_parser("invite", help="print a one-time officer invite code and its link")
     invite.add_argument("--unit", required=True, help="unit code (bdg-bot units list)")
     invite.add_argument(
@@ -64,6 +65,10 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--format", choices=EXPORT_FORMATS, help="xlsx (default) or csv; else from --out"
     )
     export.add_argument("--out", help="output file (default bao-cao-<period>.<format>)")
+    unlock = sub.add_parser("unlock", help="let a unit file a closed period for a few more days")
+    unlock.add_argument("--unit", required=True, help="unit code (bdg-bot units list)")
+    unlock.add_argument("--period", required=True, help="period id, e.g. 2026-6T")
+    unlock.add_argument("--days", type=int, default=7, help="days from today (default 7)")
 
 
 def _fail(message: str) -> int:
@@ -100,6 +105,25 @@ async def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     print(invite_link(settings.telegram_bot_username, issued.code))
     until = issued.expires_at.strftime("%Y-%m-%d %H:%M")
     print(f"{unit.code} ({unit.full_name('vi')}), one use, valid until {until}")
+    return 0
+
+
+async def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
+    """Let a unit file a locked period up to `--days` days from today."""
+    if not 1 <= args.days <= 60:
+        return _fail(f"--days must be from 1 to 60, got {args.days}")
+    async with open_runtime(settings) as rt:
+        reporting = _reporting(settings, rt)
+        period = reporting.calendar.get(args.period)
+        if period is None:
+            return _fail(f"unknown period '{args.period}'; write an id such as 2026-6T or 2026-N")
+        try:
+            unit = resolve_unit(rt.content.units, args.unit)
+        except UnitError as err:
+            return _fail(f"unknown unit '{err.raw}'; list the codes with: bdg-bot units list")
+        until = rt.clock.now().date() + timedelta(days=args.days)
+        await reporting.reports.unlock(unit.code, period.id, until, CLI_ISSUER)
+    print(f"{unit.code} may file {period.id} until {until:%Y-%m-%d} inclusive")
     return 0
 
 
@@ -160,4 +184,5 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any,
     "invite": cmd_invite,
     "officers": cmd_officers,
     "export": cmd_export,
+    "unlock": cmd_unlock,
 }

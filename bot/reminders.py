@@ -388,7 +388,7 @@ class Reminders:
                     "",
                     _("Send it in one line, putting your figure in place of each …:"),
                     self.format_line(period),
-                    _("Or press the button to enter the figures one by one."),
+                    _("Or choose “Start the report” below to enter the figures one by one."),
                 ]
             )
             start = Button(label=_("Start the report"), data=f"rep:start:{period.id}")

@@ -72,12 +72,13 @@ def test_ask_json_contract(tmp_path: Path) -> None:
         ({"BOT_ADMINS": "someone"}, "BOT_ADMINS"),
         ({"ZALO_APP_ID": "1"}, "ZALO_OA_SECRET"),
         ({"TELEGRAM_WEBHOOK_URL": "https://x.example/hook"}, "TELEGRAM_WEBHOOK_SECRET"),
+        ({"BOT_DB": "/proc/no-such-dir/bot.sqlite3"}, "BOT_DB"),
     ],
 )
 def test_bad_environment_fails_with_one_line_naming_the_variable(
     tmp_path: Path, env: dict[str, str], name: str
 ) -> None:
-    result = run_cli(["units", "list"], tmp_path, **env)
+    result = run_cli(["ask", "xin chao"], tmp_path, **env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0]

@@ -214,3 +214,36 @@ async def test_arbitrary_text_after_bc_never_raises_or_saves(
     assert replies and all(r.text for r in replies)
     assert await ReportStore(store).current_report("that-khe", "2026-N") is None
     await say(engine, "/huy", user="61", channel="telegram")
+
+
+async def test_confirming_after_the_period_closed_saves_nothing(
+    engine: Engine, store: Store, clock: FakeClock
+) -> None:
+    await officer(engine, store, clock, "42", "that-khe")
+    clock.set(datetime(2026, 7, 15, 23, 55))
+    draft = await say(engine, "BC 6T tt=3", user="42", channel="telegram")
+    clock.set(datetime(2026, 7, 16, 0, 5))
+    replies = await say(engine, button=confirm_data(draft), user="42", channel="telegram")
+    assert "Đã lưu" not in all_text(replies)
+    assert await ReportStore(store).current_report("that-khe", "2026-6T") is None
+
+
+async def test_start_with_another_parameter_gets_the_welcome(engine: Engine) -> None:
+    replies = await say(engine, "/start poster2026", channel="telegram")
+    assert "/xoa" in all_text(replies) and "mã mời" not in all_text(replies).lower()
+
+
+async def test_admin_unlocks_a_closed_period_for_one_unit(
+    engine: Engine, store: Store, clock: FakeClock
+) -> None:
+    await officer(engine, store, clock, "43", "that-khe")
+    clock.set(datetime(2026, 8, 1, 9, 0))
+    refused = await say(engine, "BC 2026-6T tt=2", user="43", channel="telegram")
+    assert not [d for d in button_data(refused) if d.startswith("rep:ok")]
+    not_admin = await say(engine, "/mokhoa that-khe 2026-6T 3", user="43", channel="telegram")
+    assert await ReportStore(store).unlocked_until("that-khe", "2026-6T") is None
+    assert "quản trị" in all_text(not_admin).lower() or "admin" in all_text(not_admin).lower()
+    done = await say(engine, "/mokhoa that-khe 2026-6T 3", user="9001", channel="telegram")
+    assert "04/08/2026" in all_text(done)
+    allowed = await say(engine, "BC 2026-6T tt=2", user="43", channel="telegram")
+    assert [d for d in button_data(allowed) if d.startswith("rep:ok")]

@@ -229,3 +229,37 @@ async def test_kill_9_in_a_guided_report_resumes_and_confirmed_report_survives(
     await store.close()
     await fake.stop()
     assert report is not None and report.values == {"tt": 3, "nd": 120, "nu": 60}
+
+
+async def test_erase_removes_the_citizens_campaign_messages(engine: Engine, store: Store) -> None:
+    await say(engine, "/dangky", user="78", channel="telegram")
+    await store.write(
+        "INSERT INTO outbox (dedupe_key, purpose, channel, user_key, address, reply, priority, "
+        "state, due_at, created_at) VALUES ('broadcast:1:telegram:78', 'broadcast', 'telegram', "
+        "'78', 'telegram:78', '{}', 1, 'sent', 0, 0)"
+    )
+    await store.write("INSERT INTO outbox_blocked (address, blocked_at) VALUES ('telegram:78', 0)")
+    await say(engine, "/xoa", user="78", channel="telegram")
+    for table in ("outbox", "outbox_blocked"):
+        rows = await store.fetchall(f"SELECT * FROM {table} WHERE address = 'telegram:78'")
+        assert rows == [], table
+
+
+async def test_the_scheduler_purges_expired_message_ids_every_hour(
+    settings: Settings, clock: FakeClock
+) -> None:
+    from bot.background import PURGE_JOB_ID, Background, build_scheduler
+    from bot.outbox.sender import OutboxSender
+    from bot.outbox.store import OutboxStore
+
+    async with open_runtime(settings, clock) as rt:
+        background = Background(rt, OutboxSender(OutboxStore(rt.store), {}, {}))
+        job = build_scheduler(background).get_job(PURGE_JOB_ID)
+        assert job is not None and job.trigger.interval == timedelta(hours=1)
+        await rt.store.track_messages("telegram:79", "79", [1, 2], clock.now())
+        clock.advance(timedelta(hours=47))
+        await background.purge()
+        assert len(await rt.store.fetchall("SELECT * FROM tracked_messages")) == 2
+        clock.advance(timedelta(hours=2))
+        await background.purge()
+        assert await rt.store.fetchall("SELECT * FROM tracked_messages") == []

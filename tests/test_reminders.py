@@ -351,7 +351,11 @@ async def test_the_daily_job_is_one_stable_job_at_the_configured_time(
     assert str(job.trigger.fields[5]) == "8" and str(job.trigger.fields[6]) == "0"  # hour, min
     assert str(job.trigger.timezone) == "Asia/Ho_Chi_Minh"
     assert job.coalesce and job.misfire_grace_time >= 3600 and job.max_instances == 1
-    assert [j.id for j in scheduler.get_jobs()] == [REMINDER_JOB_ID, "campaigns-0900"]
+    assert [j.id for j in scheduler.get_jobs()] == [
+        REMINDER_JOB_ID,
+        "purge-hourly",
+        "campaigns-0900",
+    ]
 
 
 async def test_a_bot_down_at_eight_reminds_once_when_it_starts(

@@ -330,6 +330,9 @@ async def test_reminder_inside_and_outside_the_window(bot: Bot) -> None:
     # Writing again reopens the window.
     await bot.exchange(OFFICER, "/start")
     assert (await sender.deliver(OFFICER, reminder)).status == "sent"
+    # Answering "1" starts the report the reminder offered, not the /start menu's option 1.
+    texts = await bot.exchange(OFFICER, "1")
+    assert "(1/11)" in texts[-1]
 
 
 async def test_unknown_user_and_quota_are_outside_the_window(bot: Bot) -> None:

@@ -134,7 +134,9 @@ def test_follow_is_welcomed_and_echoes_are_ignored() -> None:
     echo = {"event_name": "oa_send_text", "sender": {"id": "oa"}, "recipient": {"id": "77"}}
     assert to_incoming(echo) is None
     assert to_incoming({"event_name": "user_seen_message", "sender": {"id": "77"}}) is None
-    assert dedupe_key(follow) == "follow:77:5"
+    # Stable across re-deliveries, and without the user id in it (it outlives an unfollow).
+    assert dedupe_key(follow) == dedupe_key(dict(follow)) and "77" not in dedupe_key(follow)
+    assert dedupe_key(follow) != dedupe_key({**follow, "timestamp": "6"})
 
 
 def test_media_is_answered_with_the_menu() -> None:

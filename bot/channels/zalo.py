@@ -221,7 +221,9 @@ def dedupe_key(event: dict[str, Any]) -> str:
         msg_id = message.get("msg_id")
         if isinstance(msg_id, str | int) and not isinstance(msg_id, bool) and str(msg_id):
             return f"msg:{msg_id}"
-    return f"{event.get('event_name')}:{user_of(event)}:{_timestamp(event)}"
+    # A hash, not the user id itself: after an unfollow nothing may still name the user.
+    raw = f"{event.get('event_name')}:{user_of(event)}:{_timestamp(event)}"
+    return "evt:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -362,12 +364,19 @@ class ZaloSender:
                 result = await self.client.send_transaction(
                     user_key, parts, self.transaction_template, lang
                 )
-                return _delivery(result, 1)
+                return await self._offered(user_key, reply, _delivery(result, 1))
             return Delivery("undeliverable", detail="outside Zalo's 48-hour window")
         result = await self.client.send_texts(user_key, parts, wait_rate_limit=False)
         if result.sent_parts:
             await count_sent(self.store, user_key, result.sent_parts)
-        return _delivery(result, len(parts))
+        return await self._offered(user_key, reply, _delivery(result, len(parts)))
+
+    async def _offered(self, user_key: str, reply: Reply, delivery: Delivery) -> Delivery:
+        """Remember a delivered message's numbered options, so "1" answers this message."""
+        options = [b.data for row in reply.buttons for b in row if b.kind != "url"]
+        if delivery.status == "sent" and options:
+            await self.store.set_menu(f"zalo:{user_key}", options, self.clock.now())
+        return delivery
 
     async def within_window(self, user_key: str, parts: int = 1) -> bool:
         """Whether `parts` more consultation messages may go to the user now."""

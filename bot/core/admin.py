@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_INVITE_DAYS = 14
 #: An invite is a key to a unit's reports: a year is already generous for a forgotten code.
+DEFAULT_UNLOCK_DAYS = 7
+MAX_UNLOCK_DAYS = 60
 MAX_INVITE_DAYS = 365
 BOT_PLACEHOLDER = "<bot>"
 EXPORT_FORMATS = ("xlsx", "csv")
@@ -67,6 +69,7 @@ def register(engine: Engine, reporting: Reporting) -> None:
     engine.add_command(admin_only(admin.totals), "tonghop")
     engine.add_command(admin_only(admin.export), "xuat")
     engine.add_command(admin_only(admin.invite), "moi")
+    engine.add_command(admin_only(admin.unlock), "mokhoa", "unlock")
     engine.add_button("adm", admin_only(admin.button))
 
 
@@ -285,6 +288,38 @@ class AdminCommands:
             link=link,
         )
         return [Reply(text)]
+
+    async def unlock(self, ctx: Context, args: str) -> list[Reply]:
+        """`/mokhoa UNIT PERIOD [days]`: let a unit file a closed period for a few more days."""
+        words = args.split()
+        days = DEFAULT_UNLOCK_DAYS
+        if len(words) >= 3 and words[-1].isdigit():
+            days = int(words[-1])
+            words = words[:-1]
+        usage = _("Write the unit and the period, e.g. /mokhoa {unit} {period} 7 (days).").format(
+            unit=self._example_unit(ctx), period=self.r.calendar.default_for(ctx.now.date()).id
+        )
+        if len(words) < 2 or not 1 <= days <= MAX_UNLOCK_DAYS:
+            return [Reply(usage)]
+        period = self._period(ctx, words[-1])
+        if isinstance(period, Reply):
+            return [period]
+        try:
+            unit = resolve_unit(ctx.content.units, " ".join(words[:-1]))
+        except UnitError as err:
+            return [Reply(self._unit_problem(err, ctx.lang))]
+        until = ctx.now.date() + timedelta(days=days)
+        await self.r.reports.unlock(unit.code, period.id, until, ctx.address)
+        logger.info("period %s unlocked for %s by %s", period.id, unit.code, ctx.address)
+        return [
+            Reply(
+                _("{unit} can file {period} until {until} inclusive.").format(
+                    unit=unit.full_name(ctx.lang),
+                    period=period.title(ctx.lang),
+                    until=f"{until:%d/%m/%Y}",
+                )
+            )
+        ]
 
     def _example_unit(self, ctx: Context) -> str:
         units = ctx.content.reporting_units()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from bot.core.engine import Engine
 from bot.core.places_import import apply_imported_places
 from bot.reporting.indicators import load_indicators
 from bot.reporting.periods import load_calendar
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.storage import Store
 from bot.storage.reports import ReportStore
 
@@ -62,7 +63,10 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     """Open the database, load the content, build the engine; close everything after."""
     clock = clock or SystemClock(settings.tz)
     content = load_content(settings.content_dir)
-    store = await Store.open(settings.db_path)
+    try:
+        store = await Store.open(settings.db_path)
+    except (OSError, sqlite3.Error) as exc:
+        raise SettingsError(f"BOT_DB cannot be opened ({settings.db_path}): {exc}") from None
     try:
         content = await apply_imported_places(store, content)
         await store.purge_expired(clock.now())

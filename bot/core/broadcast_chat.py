@@ -245,7 +245,8 @@ async def status(ctx: Context, args: str) -> list[Reply]:
     service = _service(ctx)
     arg = args.strip().lstrip("#")
     if arg:
-        found = await service.status(int(arg)) if arg.isdigit() else None
+        # A broadcast id is small; a long number is a typo, not a row (and overflows SQLite).
+        found = await service.status(int(arg)) if arg.isdigit() and len(arg) <= 12 else None
         if found is None:
             return [
                 Reply(

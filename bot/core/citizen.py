@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.content import Content, Hotline, Topic
 from bot.core.engine import DELETING_CHANNELS, Context, Engine, button
+from bot.core.invites import INVITE_RE
 from bot.core.matcher import SUGGEST_THRESHOLD
 from bot.core.places import Nearby, distance_km, map_link, nearest
 from bot.core.safety import Assessment
@@ -13,6 +14,8 @@ from bot.i18n import LANGUAGES, N_, _, set_language
 from bot.text import fold
 
 UNITS_PER_PAGE = 10
+#: After the safety reply, an FAQ answer follows only for a question this clearly on a topic.
+EMERGENCY_FOLLOW_UP_SCORE = 85.0
 PLACES_SHOWN = 3
 
 SERVICE_LABELS = {
@@ -184,7 +187,9 @@ def _unit_sort_key(name: str) -> str:
 
 async def start(ctx: Context, args: str) -> list[Reply]:
     """Welcome the user and show the menu (an invite code is handled by the officer feature)."""
-    if args and ctx.engine.start_with_code is not None:
+    # Only an invite code goes to registration; any other deep-link parameter (a campaign
+    # poster's link, say) gets the ordinary welcome.
+    if args and ctx.engine.start_with_code is not None and INVITE_RE.match(args):
         return await ctx.engine.start_with_code(ctx, args)
     ctx.topic = "_start"
     province = ctx.content.deployment.province.get(ctx.lang)
@@ -423,8 +428,9 @@ async def emergency(ctx: Context, found: Assessment, text: str) -> list[Reply]:
     ]
     # "bị bạo lực gia đình nên làm gì" is both a possible disclosure and a question: the
     # safety reply comes first, the answer after it.
+    # Only a clear match: "chồng đang đánh tôi" must not be followed by a loosely related topic.
     match = ctx.engine.matcher.match(text)
-    if match.topic is not None:
+    if match.topic is not None and match.score >= EMERGENCY_FOLLOW_UP_SCORE:
         replies.extend(topic_reply(ctx, ctx.content.topics[match.topic]))
     return replies
 

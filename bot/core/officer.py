@@ -4,7 +4,6 @@ restart in the middle of a guided report resumes where the officer was."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from babel.dates import format_datetime
 
 from bot.content import Content, Unit
 from bot.core.engine import Context, Engine, button
+from bot.core.invites import INVITE_RE, new_invite_code
 from bot.core.types import Reply
 from bot.i18n import _
 from bot.reporting.indicators import IndicatorSet, Problem
@@ -33,8 +33,6 @@ from bot.text import normalize
 
 DIALOG_KIND = "report"
 DIALOG_TTL = timedelta(hours=24)
-INVITE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and retyped
-INVITE_RE = re.compile(r"^\s*(cb-[a-z0-9]{10})\s*$", re.IGNORECASE)
 CONFIRM_WORDS = frozenset({"ok", "oke", "okay", "xac nhan", "dong y", "confirm", "yes", "co"})
 EDIT_WORDS = frozenset({"sua", "edit", "chinh sua"})
 CANCEL_WORDS = frozenset({"huy", "cancel", "huy bo", "thoi"})
@@ -61,11 +59,6 @@ class Reporting:
             return False
         until = unlocks.get(period.id)
         return until is None or until < today
-
-
-def new_invite_code() -> str:
-    """A short one-time code, valid as a Telegram start parameter ("cb-" + 10 characters)."""
-    return "cb-" + "".join(secrets.choice(INVITE_ALPHABET) for _ in range(10))
 
 
 def register(engine: Engine, reporting: Reporting) -> None:
@@ -334,7 +327,14 @@ class OfficerFlow:
         state = row.state
         period = self.r.calendar.get(state["period"])
         assert period is not None
-        late = self.r.calendar.status(period, ctx.now.date()) != "on_time"
+        # The period may have closed between the summary and the tap on "confirm".
+        today = ctx.now.date()
+        is_closed = await self.r.closed_check(state["unit"], today)
+        problem = period_problem(period, self.r.calendar, today, is_closed=is_closed)
+        if problem is not None:
+            await ctx.store.clear_dialog(ctx.address)
+            return [Reply(problem.message())]
+        late = self.r.calendar.status(period, today) != "on_time"
         try:
             report = await self.r.reports.save_report(
                 officer=ctx.address,

@@ -108,7 +108,7 @@ _VERB = (
     r"|dap pha|dap do|nem (?:do|ghe|chai|dao|bat|coc|noi)|keo toc|nam toc|giat toc|tum toc"
     r"|tum co|doa|de doa|giet chet|hiep|hjep|hiep dam|cuong hiep|cuong buc|cuong dam|xam hai"
     r"|so soang|so mo|sam so|lot do|tat axit|tat a xit|tat xang|dot nha"
-    r"|duoi (?:danh|chem|giet|di|ra))"
+    r"|duoi (?:danh|chem|giet|di|ra|theo))"
 )
 # Extra words that only mean violence after "bị": bị nhốt/trói/xích (locked up, tied,
 # chained), bị bạo lực, bị quấy rối, bị theo dõi, bị uýnh/oánh (slang). "bị nhọt" (a boil)

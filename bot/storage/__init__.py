@@ -198,6 +198,14 @@ class Store:
                 messages = [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
             for table in ("users", "tracked_messages", "dialogs", "menus"):
                 await db.execute(f"DELETE FROM {table} WHERE address = ?", (address,))
+            # Campaign messages sent or queued for them, and a "blocked the bot" mark; a row
+            # in flight is left to finish (deleting it could send it twice after a crash).
+            await db.execute(
+                "DELETE FROM outbox WHERE address = ? AND purpose IN ('broadcast', 'campaign') "
+                "AND state != 'sending'",
+                (address,),
+            )
+            await db.execute("DELETE FROM outbox_blocked WHERE address = ?", (address,))
             channel, _sep, user_key = address.partition(":")
             if channel == "zalo":
                 # The time of the user's last message (Zalo's 48 h window) goes too.
