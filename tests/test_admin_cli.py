@@ -35,7 +35,8 @@ async def run(settings: Settings, *argv: str) -> int:
 
 
 def test_commands_match_the_parser() -> None:
-    assert set(COMMANDS) == {"invite", "officers", "export"}
+    assert set(COMMANDS) == {"invite", "officers", "export", "unlock"}
+    assert parse(["unlock", "--unit", "that-khe", "--period", "2026-6T"]).days == 7
     assert parse(["invite", "--unit", "that-khe"]).days == 14
     assert parse(["officers", "revoke", "telegram:1"]).address == "telegram:1"
     with pytest.raises(SystemExit):
@@ -163,3 +164,17 @@ async def test_export_to_an_unwritable_place_fails_cleanly(
     assert await run(settings, "export", "--period", "2026-N", "--out", str(missing_dir)) == 1
     err = capsys.readouterr().err
     assert err.startswith("cannot write") and err.count("\n") == 1
+
+
+async def test_unlock_cli_reopens_a_period_for_a_unit(
+    settings: Settings, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli_reporting import cmd_unlock
+    from bot.storage.reports import ReportStore
+
+    code = await cmd_unlock(settings, parse(["unlock", "--unit", "that-khe", "--period",
+                                             "2026-6T", "--days", "3"]))  # fmt: skip
+    assert code == 0 and "that-khe may file 2026-6T until" in capsys.readouterr().out
+    assert await ReportStore(store).unlocked_until("that-khe", "2026-6T") is not None
+    bad = await cmd_unlock(settings, parse(["unlock", "--unit", "nowhere", "--period", "2026-6T"]))
+    assert bad == 1
