@@ -38,6 +38,8 @@ async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     """Chat in the terminal."""
     from bot.channels.console import run_console
 
+    # The terminal is the chat window: only warnings may interrupt the conversation.
+    logging.getLogger().setLevel(logging.WARNING)
     async with open_runtime(settings) as rt:
         await run_console(rt.engine, user=args.user)
     return 0
@@ -49,7 +51,6 @@ async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     channels = channels_for(settings, args.channel)
     if channels == ["console"]:
-        logging.getLogger().setLevel(logging.WARNING)
         return await cmd_console(settings, argparse.Namespace(user="local"))
     for channel in channels:
         if missing := missing_setting(settings, channel):
