@@ -29,11 +29,8 @@ from bot.core.admin import (
     resolve_period,
     resolve_unit,
 )
-from bot.core.app import Runtime, open_runtime
-from bot.core.officer import Reporting
+from bot.core.app import open_runtime
 from bot.reporting.export import export_filename
-from bot.reporting.indicators import load_indicators
-from bot.reporting.periods import load_calendar
 from bot.settings import Settings
 from bot.storage.reports import ReportStore
 
@@ -76,14 +73,6 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _reporting(settings: Settings, rt: Runtime) -> Reporting:
-    return Reporting(
-        load_indicators(settings.content_dir / "indicators.yaml"),
-        load_calendar(settings.content_dir / "periods.yaml"),
-        ReportStore(rt.store),
-    )
-
-
 async def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     """Print a one-time invite code (first line) and its Telegram link (second line)."""
     if not 1 <= args.days <= MAX_INVITE_DAYS:
@@ -99,7 +88,7 @@ async def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
                 f"unknown unit '{err.raw}'{hint}; list the codes with: bdg-bot units list"
             )
         issued = await issue_invite(
-            _reporting(settings, rt), unit, days=args.days, by=CLI_ISSUER, now=rt.clock.now()
+            rt.reporting, unit, days=args.days, by=CLI_ISSUER, now=rt.clock.now()
         )
     print(issued.code)
     print(invite_link(settings.telegram_bot_username, issued.code))
@@ -113,7 +102,7 @@ async def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= args.days <= 60:
         return _fail(f"--days must be from 1 to 60, got {args.days}")
     async with open_runtime(settings) as rt:
-        reporting = _reporting(settings, rt)
+        reporting = rt.reporting
         period = reporting.calendar.get(args.period)
         if period is None:
             return _fail(f"unknown period '{args.period}'; write an id such as 2026-6T or 2026-N")
@@ -163,7 +152,7 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         suffix = Path(args.out).suffix.lower().lstrip(".") if args.out else ""
         fmt = suffix if suffix in EXPORT_FORMATS else "xlsx"
     async with open_runtime(settings) as rt:
-        reporting = _reporting(settings, rt)
+        reporting = rt.reporting
         period = resolve_period(reporting.calendar, args.period, rt.clock.now().date())
         if period is None or not args.period.strip():
             example = reporting.calendar.default_for(rt.clock.now().date()).id

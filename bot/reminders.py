@@ -30,8 +30,8 @@ from bot.content import Content, Unit
 from bot.core.types import Button, Reply
 from bot.i18n import _, ngettext, use_language
 from bot.outbox.store import OutboxMessage, OutboxStore
-from bot.reporting.indicators import IndicatorSet, load_indicators
-from bot.reporting.periods import Period, PeriodCalendar, load_calendar
+from bot.reporting.indicators import IndicatorSet
+from bot.reporting.periods import Period, PeriodCalendar
 from bot.storage import Store
 from bot.storage.reports import Officer, ReportStore
 
@@ -113,12 +113,11 @@ class Reminders:
     @classmethod
     def from_runtime(cls, rt: Runtime) -> Reminders:
         """The reminders of a running bot (content and settings of the runtime)."""
-        directory = rt.settings.content_dir
         return cls(
             store=rt.store,
             content=rt.content,
-            calendar=load_calendar(directory / "periods.yaml"),
-            indicators=load_indicators(directory / "indicators.yaml"),
+            calendar=rt.reporting.calendar,
+            indicators=rt.reporting.indicators,
             admins=rt.settings.admins,
             tz=rt.settings.tz,
         )

@@ -36,7 +36,7 @@ from bot.channels.zalo_client import SendResult, TokenManager, ZaloClient, split
 from bot.clock import Clock
 from bot.core.app import Runtime
 from bot.core.delivery import Delivery
-from bot.core.engine import numbered_text
+from bot.core.engine import numbered_text, option_data
 from bot.core.places import map_link
 from bot.core.types import Incoming, Location, Reply
 from bot.i18n import _, normalize_language, use_language
@@ -373,7 +373,7 @@ class ZaloSender:
 
     async def _offered(self, user_key: str, reply: Reply, delivery: Delivery) -> Delivery:
         """Remember a delivered message's numbered options, so "1" answers this message."""
-        options = [b.data for row in reply.buttons for b in row if b.kind != "url"]
+        options = option_data(reply)
         if delivery.status == "sent" and options:
             await self.store.set_menu(f"zalo:{user_key}", options, self.clock.now())
         return delivery

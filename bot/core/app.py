@@ -57,6 +57,12 @@ class Runtime:
     clock: Clock
     engine: Engine
 
+    @property
+    def reporting(self) -> officer.Reporting:
+        """Indicators, periods and report storage, loaded once with the engine."""
+        assert self.engine.reporting is not None  # build_engine always sets it
+        return self.engine.reporting
+
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:

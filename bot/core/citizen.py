@@ -178,10 +178,6 @@ def places_text(ctx: Context, found: list[Nearby], heading: str) -> str:
     return "\n".join(lines)
 
 
-def _unit_sort_key(name: str) -> str:
-    return fold(name)
-
-
 # --- commands ------------------------------------------------------------------------------
 
 
@@ -320,7 +316,7 @@ async def place_button(ctx: Context, rest: str) -> list[Reply]:
 
 def unit_picker(ctx: Context, page: int) -> Reply:
     """A page of communes and wards to choose from."""
-    units = sorted(ctx.content.reporting_units(), key=lambda u: _unit_sort_key(u.name))
+    units = sorted(ctx.content.reporting_units(), key=lambda u: fold(u.name))
     pages = max(1, -(-len(units) // UNITS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     chunk = units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]

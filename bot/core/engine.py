@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.content import Content
@@ -24,6 +24,9 @@ from bot.core.safety import Assessment, assess
 from bot.core.types import Button, Incoming, Reply
 from bot.i18n import _, normalize_language, use_language
 from bot.storage import Store, UserRow
+
+if TYPE_CHECKING:  # officer.py imports this module
+    from bot.core.officer import Reporting
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +125,7 @@ class Engine:
         self.fallback: Fallback = _no_fallback
         self.stale_button: Handler = _no_fallback
         #: The reporting feature's shared state (set by `build_engine`).
-        self.reporting: Any = None
+        self.reporting: Reporting | None = None
         #: `/start <code>` (a deep link with an invite code) goes here when set.
         self.start_with_code: Handler | None = None
 
@@ -235,12 +238,14 @@ class Engine:
         await self.store.track_messages(inc.address, chat_key, ids, self.clock.now())
 
 
+def option_data(reply: Reply) -> list[str]:
+    """The data of a reply's buttons in the order a numbered channel shows them."""
+    return [b.data for row in reply.buttons for b in row if b.kind != "url"]
+
+
 def _options(replies: list[Reply]) -> list[str]:
-    """The button data of the last reply that has buttons, in display order."""
-    for reply in reversed(replies):
-        if reply.buttons:
-            return [b.data for row in reply.buttons for b in row if b.kind != "url"]
-    return []
+    """The options of the last reply that has buttons."""
+    return next((option_data(r) for r in reversed(replies) if option_data(r)), [])
 
 
 def numbered_text(reply: Reply) -> str:

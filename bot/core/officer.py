@@ -19,7 +19,6 @@ from bot.core.types import Reply
 from bot.i18n import _
 from bot.reporting.indicators import IndicatorSet, Problem
 from bot.reporting.parser import (
-    ParsedReport,
     example_line,
     format_problems,
     parse_report,
@@ -444,4 +443,4 @@ def _concerns(problem: Problem, code: str) -> bool:
     return code in (params.get("code"), params.get("left"), params.get("right"))
 
 
-__all__ = ["OfficerFlow", "ParsedReport", "Reporting", "new_invite_code", "register"]
+__all__ = ["OfficerFlow", "Reporting", "new_invite_code", "register"]
