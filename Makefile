@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test lint bench locales catalogs clean console
+.PHONY: run test lint bench eval locales catalogs clean console
 
 run: $(VENV)/.installed catalogs
 	$(BIN)/bdg-bot run
@@ -20,6 +20,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The FAQ classifier on questions it never saw (the frozen file) and cross-validated.
+eval: $(VENV)/.installed-dev catalogs
+	$(BIN)/python bench/eval_matcher.py
 
 bench: $(VENV)/.installed-dev catalogs
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -1,251 +1,221 @@
-"""FAQ matching: rank topics by their example questions and keywords with rapidfuzz.
+"""FAQ matching: a linear classifier over word and character n-grams of the folded text.
 
-Both sides go through `bot.text.normalize`, so diacritics, case, punctuation and chat
-shorthand don't matter. Function words are dropped before scoring: they are what every
-question shares ("là gì", "như thế nào", "what is") and they would make unrelated questions
-look alike. The thresholds are tuned on tests/data/faq_questions.yaml.
+Both the examples and the question go through `bot.text.normalize`, so diacritics, case,
+punctuation and chat shorthand don't matter. The features are TF-IDF weights of
+  - words and pairs of neighbouring words ("bi danh", "danh vo"): what a question is about;
+  - character 2–5-grams inside each word, padded (" da", "anh "): typos and missing
+    diacritics still share most of them with the example they stand for;
+  - character 3–5-grams across the whole text: words run together ("baoluc") still match.
+LIBLINEAR (L2-regularised logistic regression, one-vs-rest) learns a weight per feature and
+class from `faq.yaml` (titles, questions, keywords) and `examples/*.yaml`, at start-up: a
+thousand examples train in well under a second. Two classes are not topics: `_greeting`
+(thanks, hello) and `_offtopic` (weather, football...). They are learnt like the topics, so a
+word that topics share ("tuổi", "đánh") is not enough to answer.
 
-Scoring every example phrase with the fuzzy scorers costs about 2 µs a phrase: fine for
-the shipped content, not for thousands of phrases. So a match has two stages:
-
-1. Shortlist. Each query word stands for itself and its closest spellings in the phrases'
-   vocabulary (a typo "lucc" finds "luc"), and the phrases are ranked by the IDF-weighted
-   Dice overlap of their words with those. Only the best `SHORTLIST` go on; a phrase that
-   shares no spelling with the question is never scored.
-2. Score. The shortlisted phrases get the same fuzzy score as before, so the scores and
-   thresholds mean what they did.
+The weights are copied into one numpy matrix: answering a question is a sum of the rows of
+its n-grams, so it costs the same whatever the number of examples. The thresholds and C are
+chosen by cross-validation on the examples (`bench/eval_matcher.py`), never on the frozen
+test file.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Indel
+import numpy as np
+from liblinear import liblinearutil
 
-from bot.content import Topic
+from bot.content import NON_TOPIC_CLASSES, Topic
 from bot.text import normalize
 
-#: At or above this score the best topic is answered directly.
-ANSWER_THRESHOLD = 65.0
+#: At or above this probability the best topic is answered directly.
+ANSWER_THRESHOLD = 30.0
 #: Between this and ANSWER_THRESHOLD the bot asks "did you mean"; below, it still offers the
 #: closest topics, but says it did not understand.
-SUGGEST_THRESHOLD = 50.0
-
-# Only words that carry no topic: real syllables such as "dang" (đẳng), "chi" (chỉ) or "nha"
-# (nhà) must stay, or "địa chỉ" and "bình đẳng" lose half their letters.
-STOPWORDS = frozenset(
-    """
-    la gi the nao nhu vay a ah oi nhe nhi ha hay khong co duoc minh toi em anh ban cho hoi xin
-    va voi cua thi neu o tai nay do kia cai nhung cac mot rat qua
-    what is are the a an of to for in on and or how do does can i me my you your please tell
-    about which who where when why with be it this that there any
-    """.split()
+SUGGEST_THRESHOLD = 12.0
+#: A greeting or a thanks at least this likely gets a short friendly reply.
+SMALL_TALK_THRESHOLD = 45.0
+#: LIBLINEAR's cost parameter (inverse regularisation), chosen by cross-validation.
+COST = 16.0
+GREETING = "_greeting"
+OFF_TOPIC = "_offtopic"
+#: Letters only Vietnamese uses: a message with one of them is Vietnamese.
+_VIETNAMESE_LETTERS = re.compile(
+    "[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.IGNORECASE
 )
-
-#: Phrases that get the full fuzzy score. On the shipped content (135 of 488 phrases share
-#: a spelling with a test question in the median) 100 answers every test question, typo'd
-#: or not, as scoring all of them does, and offers the same three topics for 97%; 50 changed
-#: an answer. With 1,000 look-alike synthetic topics it keeps 98% of the answers.
-SHORTLIST = 100
-#: A vocabulary word within this fuzz.ratio of a query word counts as a spelling of it. 66
-#: admits one changed letter in a three-letter syllable ("bao"/"bai"); 75 lost typo queries.
-TYPO_CUTOFF = 66.0
-#: At most this many vocabulary words (the word itself included) stand for one query word:
-#: Vietnamese syllables are short, so "bao" is within the cutoff of a dozen real ones.
-TYPO_SPELLINGS = 4
-#: Each vocabulary word is a run of private characters in the shortlist (see `_Index`), as
-#: long as its IDF rounded, within these bounds. At least three, so that one character is a
-#: small share of any word.
-_MIN_RUN = 3
-_MAX_RUN = 12
-#: Query words whose spellings are remembered; the cache is dropped whole when full.
-_CACHE_SIZE = 20_000
-#: Code points available for runs: all but the surrogates, which a str may not hold.
-_CODE_SPACE = 0x110000 - 0x800
+#: How sure the language model must be before a message's language overrides the default.
+LANGUAGE_CONFIDENCE = 0.75
 
 
-def content_words(text: str) -> str:
-    """Normalise and drop function words (keeping them if nothing else is left)."""
-    return _content_words(normalize(text))
-
-
-def _content_words(normalized: str) -> str:
-    """`content_words` for text that is already normalised."""
+def ngrams(normalized: str) -> list[str]:
+    """The n-gram features of already-normalised text (with repeats: they count as tf)."""
     words = normalized.split()
-    kept = [w for w in words if w not in STOPWORDS]
-    return " ".join(kept or words)
+    grams = [f"w {w}" for w in words]
+    grams += [f"b {a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    for word in words:
+        padded = f" {word} "
+        for n in (2, 3, 4, 5):
+            grams += [f"c{padded[i : i + n]}" for i in range(len(padded) - n + 1)]
+    joined = normalized.replace(" ", "")
+    for n in (3, 4, 5):
+        grams += [f"j{joined[i : i + n]}" for i in range(len(joined) - n + 1)]
+    return grams
 
 
-def _code_char(position: int) -> str:
-    """The `position`-th shortlist character, skipping the surrogates."""
-    # The lowest code points first: strings of them are stored narrower, and rapidfuzz
-    # compares them faster (about 40% on the shipped content) than supplementary ones.
-    position %= _CODE_SPACE
-    return chr(position if position < 0xD800 else position + 0x800)
+class Vectorizer:
+    """TF-IDF (sublinear tf, smoothed idf, L2-normalised) over `ngrams`."""
+
+    def __init__(self, documents: Iterable[str]) -> None:
+        doc_freq: dict[str, int] = {}
+        count = 0
+        for doc in documents:
+            count += 1
+            for gram in set(ngrams(doc)):
+                doc_freq[gram] = doc_freq.get(gram, 0) + 1
+        self.index = {gram: i for i, gram in enumerate(doc_freq)}
+        self.idf = np.array(
+            [math.log((1 + count) / (1 + df)) + 1.0 for df in doc_freq.values()], dtype=np.float32
+        )
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def vector(self, normalized: str) -> tuple[np.ndarray, np.ndarray]:
+        """Feature indices and weights of a normalised text (unknown n-grams dropped)."""
+        counts: dict[int, int] = {}
+        for gram in ngrams(normalized):
+            i = self.index.get(gram)
+            if i is not None:
+                counts[i] = counts.get(i, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+        idx = np.fromiter(counts, dtype=np.intp, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        values = (1.0 + np.log(tf)) * self.idf[idx]
+        values /= np.linalg.norm(values)
+        return idx, values
+
+
+class LinearModel:
+    """One-vs-rest logistic regression trained by LIBLINEAR, kept as a weight matrix."""
+
+    def __init__(self, vectors: list[tuple[np.ndarray, np.ndarray]], labels: list[int],
+                 n_features: int, n_classes: int, cost: float) -> None:  # fmt: skip
+        rows = [{int(i) + 1: float(v) for i, v in zip(idx, val, strict=True)}
+                for idx, val in vectors]  # fmt: skip
+        model = liblinearutil.train(labels, rows, f"-s 0 -c {cost} -B 1 -q")
+        trained = list(model.get_labels())
+        nr_w = 1 if model.get_nr_class() == 2 else model.get_nr_class()
+        size = (model.get_nr_feature() + 1) * nr_w
+        raw = np.ctypeslib.as_array(model.w, shape=(size,)).reshape(-1, nr_w)
+        # LIBLINEAR numbers the features it saw; a feature never seen gets no row there.
+        weights = np.zeros((n_features + 1, n_classes), dtype=np.float32)
+        if nr_w == 1:  # two classes: one weight vector for the first label
+            weights[: raw.shape[0] - 1, trained[0]] = raw[:-1, 0]
+            weights[: raw.shape[0] - 1, trained[1]] = -raw[:-1, 0]
+            weights[n_features, trained[0]] = raw[-1, 0]
+            weights[n_features, trained[1]] = -raw[-1, 0]
+        else:
+            for column, label in enumerate(trained):
+                weights[: raw.shape[0] - 1, label] = raw[:-1, column]
+                weights[n_features, label] = raw[-1, column]
+        self.weights = weights
+        self.bias_row = n_features
+
+    def probabilities(self, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Probability of each class (LIBLINEAR's one-vs-rest sigmoids, normalised)."""
+        scores = values @ self.weights[idx] + self.weights[self.bias_row]
+        sig = 1.0 / (1.0 + np.exp(-scores))
+        total = float(sig.sum())
+        return sig / total if total > 0 else sig
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The best topic (None when not confident) and the closest candidates."""
+    """The best topic (None when not confident) and the closest candidates.
+
+    `small_talk` is True for a greeting or thanks, which deserves a friendly word, not a topic.
+    Scores are probabilities in percent.
+    """
 
     topic: str | None
     score: float
     candidates: tuple[tuple[str, float], ...]
+    small_talk: bool = False
 
 
-class _Index:
-    """Word-overlap shortlist, computed by rapidfuzz in C rather than in a Python loop.
-
-    Every vocabulary word gets a run of distinct characters, as many as its IDF (rare words
-    weigh more); a phrase is the sorted string of its words' runs. For two such strings the
-    longest common subsequence is exactly the characters they share, so rapidfuzz's
-    normalised Indel similarity, 2·LCS / (len a + len b), is the IDF-weighted Dice overlap
-    of the two word sets. A query word stands for itself and its closest spellings in the
-    vocabulary (`_spelling_code`), which is what makes the shortlist typo-tolerant.
-    """
-
-    def __init__(self, phrases: list[str]) -> None:
-        doc_freq: dict[str, int] = {}
-        for phrase in phrases:
-            for word in set(phrase.split()):
-                doc_freq[word] = doc_freq.get(word, 0) + 1
-        self._vocab = list(doc_freq)
-        self._runs: dict[str, str] = {}
-        offset = 0
-        for word, freq in doc_freq.items():
-            length = max(_MIN_RUN, min(_MAX_RUN, round(math.log(1 + len(phrases) / freq))))
-            # Beyond a million characters runs wrap around and share characters: the
-            # shortlist gets coarser, nothing breaks.
-            self._runs[word] = "".join(_code_char(offset + i) for i in range(length))
-            offset += length
-        self.codes = [
-            "".join(sorted("".join(self._runs[w] for w in set(p.split())))) for p in phrases
-        ]
-        self._spellings: dict[str, str] = {}
-
-    def _spelling_code(self, word: str) -> str:
-        """The characters standing for `word`: its own run and its closest spellings'."""
-        code = self._spellings.get(word)
-        if code is None:
-            spellings = process.extract(
-                word,
-                self._vocab,
-                scorer=fuzz.ratio,
-                processor=None,
-                score_cutoff=TYPO_CUTOFF,
-                limit=TYPO_SPELLINGS,
-            )
-            if word in self._runs:
-                # A known word is most likely meant, but a typo can make another real word
-                # ("gio" for "gioi"): the others get one character each. Runs are at least
-                # three long, so a phrase can't outrank the exact question just by holding
-                # these alternatives.
-                code = "".join(self._runs[k][:1] for k, _, _ in spellings if k != word)
-                code += self._runs[word]
-            else:
-                # An unknown word is a typo: each spelling weighs as much as it is alike.
-                code = "".join(
-                    self._runs[k][: max(1, round(len(self._runs[k]) * similarity / 100))]
-                    for k, similarity, _ in spellings
-                )
-            if len(self._spellings) >= _CACHE_SIZE:
-                self._spellings.clear()
-            self._spellings[word] = code
-        return code
-
-    def shortlist(self, words: list[str], size: int) -> list[int]:
-        """Indices of the `size` phrases sharing most (weighted) words, in phrase order."""
-        code = "".join(sorted(set("".join(self._spelling_code(w) for w in set(words)))))
-        if not code:
-            return []
-        found = process.extract(
-            code,
-            self.codes,
-            scorer=Indel.normalized_similarity,
-            processor=None,
-            limit=size,
-            score_cutoff=1e-9,
-        )
-        # Phrase order, as when every phrase was scored: equal scores rank the same way.
-        return sorted(index for _, _, index in found)
+def training_examples(
+    topics: Mapping[str, Topic], examples: Mapping[str, Mapping[str, Iterable[str]]]
+) -> list[tuple[str, str, str]]:
+    """(class id, language, text) of every example: faq.yaml first, then examples/*.yaml."""
+    out: list[tuple[str, str, str]] = []
+    for topic in topics.values():
+        out += [(topic.id, "vi", topic.title.vi), (topic.id, "en", topic.title.en)]
+        for source in (topic.questions, topic.keywords):
+            out += [(topic.id, lang, text) for lang, texts in source.items() for text in texts]
+    for class_id, by_lang in examples.items():
+        out += [(class_id, lang, text) for lang, texts in by_lang.items() for text in texts]
+    return out
 
 
 class Matcher:
-    """Ranks FAQ topics for a free-text question."""
+    """Ranks FAQ topics for a free-text question, and tells its language."""
 
-    def __init__(self, topics: Mapping[str, Topic]) -> None:
-        self._choices: list[str] = []
-        self._owners: list[str] = []
-        # Keywords by their first word: only those whose first word is in the question can
-        # be in it, which keeps the check cheap however many keywords there are. The number
-        # keeps content order, which decides between topics that end up with equal scores.
-        self._keywords: dict[str, list[tuple[int, str, str]]] = {}
-        keyword_count = 0
-        for topic in topics.values():
-            phrases = [topic.title.vi, topic.title.en]
-            for lang_phrases in topic.questions.values():
-                phrases.extend(lang_phrases)
-            for lang_keywords in topic.keywords.values():
-                phrases.extend(lang_keywords)
-                for keyword in lang_keywords:
-                    if normalized := normalize(keyword):
-                        self._keywords.setdefault(normalized.split()[0], []).append(
-                            (keyword_count, f" {normalized} ", topic.id)
-                        )
-                        keyword_count += 1
-            for phrase in dict.fromkeys(content_words(p) for p in phrases):
-                if phrase:
-                    self._choices.append(phrase)
-                    self._owners.append(topic.id)
-        # token_sort_ratio is fuzz.ratio of the words sorted: sort the phrases once.
-        self._sorted = [" ".join(sorted(c.split())) for c in self._choices]
-        self._index = _Index(self._choices)
-        # Read once, so that matchers built with different sizes can be compared.
-        self._shortlist = SHORTLIST
+    def __init__(
+        self,
+        topics: Mapping[str, Topic],
+        examples: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+        *,
+        cost: float = COST,
+    ) -> None:
+        rows = training_examples(topics, examples or {})
+        self.topics = frozenset(topics)
+        self.classes = list(dict.fromkeys([*topics, *NON_TOPIC_CLASSES]))
+        numbers = {c: i for i, c in enumerate(self.classes)}
+        texts = [normalize(text) for _c, _l, text in rows]
+        kept = [i for i, t in enumerate(texts) if t]
+        self.vectorizer = Vectorizer(texts[i] for i in kept)
+        vectors = [self.vectorizer.vector(texts[i]) for i in kept]
+        labels = [numbers[rows[i][0]] for i in kept]
+        self.model = LinearModel(vectors, labels, len(self.vectorizer), len(self.classes), cost)
+        langs = [0 if rows[i][1] == "vi" else 1 for i in kept]
+        self.language_model = LinearModel(vectors, langs, len(self.vectorizer), 2, 1.0)
 
     def match(self, text: str) -> Match:
         """Score the likeliest topics for `text` and pick the best if it clears the threshold."""
         normalized = normalize(text[:500])
-        query = _content_words(normalized)
-        if not query:
+        idx, values = self.vectorizer.vector(normalized)
+        if not idx.size:
             return Match(None, 0.0, ())
-        words = query.split()
-        sorted_query = " ".join(sorted(words))
-        shortlist = self._index.shortlist(words, self._shortlist)
-        # Mean of two order-insensitive scores: token_sort rewards the same words overall,
-        # token_set rewards a question that contains an example whole. Either alone scored
-        # worse on the test set (WRatio's partial matching made off-topic questions match).
-        # token_sort_ratio <= token_set_ratio, so a phrase whose set score is under the
-        # cutoff can't reach the suggestion band: only the few above it get the second score.
-        best: dict[str, float] = {}
-        for _, set_score, position in process.extract_iter(
-            query,
-            [self._choices[i] for i in shortlist],
-            scorer=fuzz.token_set_ratio,
-            processor=None,
-            score_cutoff=45,
-        ):
-            index = shortlist[position]
-            combined = (set_score + fuzz.ratio(sorted_query, self._sorted[index])) / 2
-            owner = self._owners[index]
-            if combined > best.get(owner, 0.0):
-                best[owner] = combined
-        # A distinctive keyword found whole in the question is strong evidence for its topic.
-        padded = f" {normalized} "
-        found = sorted(
-            (position, owner)
-            for word in set(normalized.split())
-            for position, keyword, owner in self._keywords.get(word, ())
-            if keyword in padded
-        )
-        for _, owner in found:
-            best[owner] = min(100.0, max(best.get(owner, 0.0), 80.0) + 5.0)
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:3]
-        if not ranked:
-            return Match(None, 0.0, ())
-        top_id, top_score = ranked[0]
-        topic = top_id if top_score >= ANSWER_THRESHOLD else None
-        return Match(topic, round(top_score, 1), tuple((t, round(s, 1)) for t, s in ranked))
+        probs = self.model.probabilities(idx, values)
+        order = np.argsort(-probs)
+        best = self.classes[order[0]]
+        best_score = round(float(probs[order[0]]) * 100, 1)
+        ranked = tuple(
+            (self.classes[i], round(float(probs[i]) * 100, 1))
+            for i in order[:6]
+            if self.classes[i] in self.topics
+        )[:3]
+        if best == GREETING and best_score >= SMALL_TALK_THRESHOLD:
+            return Match(None, best_score, ranked, small_talk=True)
+        if best not in self.topics:
+            return Match(None, best_score, ranked)
+        topic = best if best_score >= ANSWER_THRESHOLD else None
+        return Match(topic, best_score, ranked)
+
+    def language(self, text: str) -> str | None:
+        """'vi' or 'en' when the message clearly is in it, else None."""
+        if _VIETNAMESE_LETTERS.search(text):
+            return "vi"
+        idx, values = self.vectorizer.vector(normalize(text[:500]))
+        if idx.size < 6:  # "ok", "113": too little to tell
+            return None
+        p_vi, p_en = self.language_model.probabilities(idx, values)
+        if p_en >= LANGUAGE_CONFIDENCE:
+            return "en"
+        if p_vi >= LANGUAGE_CONFIDENCE:
+            return "vi"
+        return None

@@ -1,0 +1,158 @@
+"""How well the FAQ classifier answers questions it has not seen: `make eval`.
+
+Prints `name: value` lines:
+- frozen_*: trained on everything in content/, tested on tests/data/eval/frozen.yaml, a file
+  written separately from the examples and never used to tune anything (C, thresholds,
+  features): it is the honest figure;
+- cv_*: k-fold cross-validation over content/examples/*.yaml (faq.yaml's own titles, questions
+  and keywords always stay in training). This is what the settings are chosen on;
+- the most confused topic pairs, and how often off-topic text or a greeting is answered as a
+  topic.
+
+Options: `--folds K` (default 5), `--cost C`, `--quiet` (figures only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.content import load_content  # noqa: E402
+from bot.core.matcher import COST, GREETING, OFF_TOPIC, Matcher  # noqa: E402
+
+FROZEN = ROOT / "tests" / "data" / "eval" / "frozen.yaml"
+
+
+def load_frozen(path: Path = FROZEN) -> list[dict[str, str | None]]:
+    """The frozen test questions: text, lang, topic (a topic id, `_greeting` or None)."""
+    items: list[dict[str, str | None]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return items
+
+
+def score(matcher: Matcher, items: Iterable[tuple[str, str | None]]) -> dict[str, object]:
+    """Top-1 / top-3 on topic questions, answers given to off-topic text and greetings."""
+    on = off = greet = top1 = top3 = off_answered = greet_answered = greet_friendly = 0
+    confused: Counter[tuple[str, str]] = Counter()
+    misses: list[tuple[str, str, str | None]] = []
+    for text, expected in items:
+        m = matcher.match(text)
+        if expected is None or expected == OFF_TOPIC:
+            off += 1
+            off_answered += m.topic is not None
+        elif expected == GREETING:
+            greet += 1
+            greet_answered += m.topic is not None
+            greet_friendly += m.small_talk
+        else:
+            on += 1
+            top1 += m.topic == expected
+            top3 += expected in dict(m.candidates)
+            if m.topic != expected:
+                confused[(expected, m.topic or "-")] += 1
+                misses.append((text, expected, m.topic))
+    return {
+        "n": on,
+        "top1": top1 / max(on, 1),
+        "top3": top3 / max(on, 1),
+        "off": off,
+        "off_answered": off_answered,
+        "greetings": greet,
+        "greetings_answered": greet_answered,
+        "greetings_friendly": greet_friendly,
+        "confused": confused,
+        "misses": misses,
+    }
+
+
+def folds(
+    examples: Mapping[str, Mapping[str, tuple[str, ...]]], k: int, seed: int = 2026
+) -> list[list[tuple[str, str, str]]]:
+    """Split every class's examples into `k` folds (stratified, fixed seed)."""
+    out: list[list[tuple[str, str, str]]] = [[] for _ in range(k)]
+    rng = random.Random(seed)
+    for class_id, by_lang in sorted(examples.items()):
+        rows = [(class_id, lang, t) for lang, texts in sorted(by_lang.items()) for t in texts]
+        rng.shuffle(rows)
+        for i, row in enumerate(rows):
+            out[i % k].append(row)
+    return out
+
+
+def cross_validate(k: int, cost: float) -> dict[str, object]:
+    """k-fold accuracy over the examples, faq.yaml always in training."""
+    content = load_content()
+    parts = folds(content.examples, k)
+    totals: Counter[str] = Counter()
+    confused: Counter[tuple[str, str]] = Counter()
+    for i in range(k):
+        train: dict[str, dict[str, list[str]]] = {}
+        for j, part in enumerate(parts):
+            if j != i:
+                for class_id, lang, text in part:
+                    train.setdefault(class_id, {}).setdefault(lang, []).append(text)
+        matcher = Matcher(content.topics, train, cost=cost)
+        result = score(matcher, [(t, c) for c, _l, t in parts[i]])
+        for key in ("n", "off", "off_answered", "greetings", "greetings_answered"):
+            totals[key] += int(result[key])  # type: ignore[call-overload]
+        totals["top1"] += round(float(result["top1"]) * int(result["n"]))  # type: ignore[arg-type,call-overload]
+        totals["top3"] += round(float(result["top3"]) * int(result["n"]))  # type: ignore[arg-type,call-overload]
+        confused.update(result["confused"])  # type: ignore[arg-type]
+    return {**totals, "confused": confused}
+
+
+def main() -> int:
+    """Print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--cost", type=float, default=COST)
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--misses", action="store_true", help="list the frozen-set misses")
+    args = parser.parse_args()
+
+    content = load_content()
+    cv = cross_validate(args.folds, args.cost)
+    n = int(cv["n"])  # type: ignore[call-overload]
+    print(f"cv_folds: {args.folds}")
+    print(f"cv_questions: {n}")
+    print(f"cv_top1: {int(cv['top1']) / n:.3f}")  # type: ignore[call-overload]
+    print(f"cv_top3: {int(cv['top3']) / n:.3f}")  # type: ignore[call-overload]
+    print(f"cv_off_topic_answered: {cv['off_answered']}/{cv['off']}")
+    print(f"cv_greetings_answered_as_topic: {cv['greetings_answered']}/{cv['greetings']}")
+
+    if FROZEN.exists():
+        matcher = Matcher(content.topics, content.examples, cost=args.cost)
+        items = [(str(q["text"]), q["topic"]) for q in load_frozen()]
+        fr = score(matcher, items)
+        off = int(fr["off"])  # type: ignore[call-overload]
+        print(f"frozen_questions: {fr['n']}")
+        print(f"frozen_top1: {float(fr['top1']):.3f}")  # type: ignore[arg-type]
+        print(f"frozen_top3: {float(fr['top3']):.3f}")  # type: ignore[arg-type]
+        rate = int(fr["off_answered"]) / max(off, 1)  # type: ignore[call-overload]
+        print(f"frozen_off_topic_answered: {fr['off_answered']}/{off} ({rate:.1%})")
+        print(f"frozen_greetings_answered_as_topic: {fr['greetings_answered']}/{fr['greetings']}")
+        print(f"frozen_greetings_friendly: {fr['greetings_friendly']}/{fr['greetings']}")
+        if not args.quiet:
+            print("frozen_most_confused (expected -> answered: count):")
+            for (exp, got), c in fr["confused"].most_common(10):  # type: ignore[attr-defined]
+                print(f"  {exp} -> {got}: {c}")
+        if args.misses:
+            for text, exp, got in fr["misses"]:  # type: ignore[attr-defined]
+                print(f"  MISS {exp} -> {got}: {text}")
+    if not args.quiet:
+        print("cv_most_confused (expected -> answered: count):")
+        for (exp, got), c in cv["confused"].most_common(10):  # type: ignore[attr-defined]
+            print(f"  {exp} -> {got}: {c}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
