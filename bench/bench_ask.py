@@ -40,7 +40,7 @@ async def engine_times(db: Path, questions: list[str]) -> list[float]:
 
 
 def main() -> None:
-    data = yaml.safe_load((ROOT / "tests/data/faq_questions.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "tests/data/eval/frozen.yaml").read_text(encoding="utf-8"))
     questions = [q["text"] for q in data]
     with tempfile.TemporaryDirectory() as tmp:
         times = asyncio.run(engine_times(Path(tmp) / "b.sqlite3", questions))

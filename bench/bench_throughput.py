@@ -43,7 +43,7 @@ class Run:
 
 def questions() -> list[str]:
     """The held-out test questions, cycled (all of them are on the citizen path)."""
-    data = yaml.safe_load((ROOT / "tests/data/faq_questions.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "tests/data/eval/frozen.yaml").read_text(encoding="utf-8"))
     return [q["text"] for q in data]
 
 
