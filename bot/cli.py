@@ -62,25 +62,24 @@ async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    """Print how the bot answers TEXT as a citizen."""
+    """Print how the bot answers TEXT as a citizen (the engine's own answer, nothing re-run)."""
     from bot.channels.console import render
-    from bot.core.safety import assess
 
     text = " ".join(args.text)
     async with open_runtime(settings) as rt:
-        # A throw-away user that is never stored, answering in the language asked for.
-        await rt.store.set_language("console:ask", args.lang, rt.clock.now())
-        replies = await rt.engine.handle(Incoming("console", "ask", text=text))
+        # A throw-away user that is never stored; --lang acts as a language chosen with
+        # /ngonngu, without it the bot answers in the message's language as in a chat.
+        if args.lang:
+            await rt.store.set_language("console:ask", args.lang, rt.clock.now())
+        outcome = await rt.engine.respond(Incoming("console", "ask", text=text))
         await rt.store.forget_user("console:ask")
-        with use_language(args.lang):
-            reply_text = "\n\n".join(render(r) for r in replies)
-        match = rt.engine.matcher.match(text)
-        emergency = assess(text).emergency
+        with use_language(outcome.lang):
+            reply_text = "\n\n".join(render(r) for r in outcome.replies)
     if args.json:
         out = {
-            "topic": None if emergency else match.topic,
-            "score": match.score,
-            "emergency": emergency,
+            "topic": outcome.answer_topic,
+            "score": outcome.score,
+            "emergency": outcome.emergency,
             "reply": reply_text,
         }
         print(json.dumps(out, ensure_ascii=False))
@@ -143,7 +142,9 @@ def parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="chat with the bot in the terminal")
     console.add_argument("--user", default="local", help="console user id (for admin tests)")
     ask = sub.add_parser("ask", help="how the bot answers TEXT as a citizen")
-    ask.add_argument("--lang", choices=["vi", "en"], default="vi")
+    ask.add_argument(
+        "--lang", choices=["vi", "en"], default=None, help="as if chosen with /ngonngu"
+    )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("text", nargs="+")
     units = sub.add_parser("units", help="administrative units")

@@ -6,6 +6,7 @@ code. Everything citizen-facing carries `vi` and `en` text and a `source`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -142,6 +143,15 @@ class Deployment:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionMonthTheme:
+    """The Action Month's theme of one year (campaigns.yaml, `action_month_themes`)."""
+
+    year: int
+    text: Localized
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Content:
     """Everything loaded from the content directory."""
 
@@ -152,6 +162,17 @@ class Content:
     places_sample: bool
     deployment: Deployment
     directory: Path = field(default=DEFAULT_CONTENT_DIR)
+    #: Example questions per class (a topic id, `_greeting` or `_offtopic`) and language,
+    #: from `examples/*.yaml`: what the FAQ classifier learns from besides `faq.yaml`.
+    examples: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: The Action Month's theme per year. A theme is claimed only for its own year: themes
+    #: change (or are announced late), so last year's must never read as the current one.
+    action_month_themes: Mapping[int, ActionMonthTheme] = field(default_factory=dict)
+
+    def action_month_theme(self, year: int) -> Localized | None:
+        """The Action Month theme of `year` (the caller's local year), or None if it has none."""
+        theme = self.action_month_themes.get(year)
+        return theme.text if theme is not None else None
 
     def all_hotlines(self) -> tuple[Hotline, ...]:
         """National hotlines followed by the deployment's local ones."""
@@ -167,15 +188,7 @@ class Content:
 
     def with_places(self, places: Iterable[Place], *, sample: bool) -> Content:
         """A copy with another place list (the imported official one)."""
-        return Content(
-            topics=self.topics,
-            hotlines=self.hotlines,
-            units=self.units,
-            places=tuple(places),
-            places_sample=sample,
-            deployment=self.deployment,
-            directory=self.directory,
-        )
+        return dataclasses.replace(self, places=tuple(places), places_sample=sample)
 
 
 # --- reading helpers -------------------------------------------------------------------------
@@ -224,6 +237,11 @@ def read_yaml(path: Path) -> Any:
             return yaml.safe_load(fh)
     except FileNotFoundError as exc:
         raise ContentError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        # Notepad's "Unicode" is UTF-16: a byte-order mark the UTF-8 decoder refuses.
+        raise ContentError(
+            f"{path.name}: not UTF-8 text (UTF-16, Notepad's “Unicode”?); save it as UTF-8"
+        ) from exc
     except yaml.YAMLError as exc:
         raise ContentError(f"{path.name}: not valid YAML ({exc})") from exc
 
@@ -324,6 +342,33 @@ def load_topics(path: Path) -> dict[str, Topic]:
             if rel not in topics:
                 raise where.at(topic.id).error("related", f"unknown topic id '{rel}'")
     return topics
+
+
+#: Classifier classes that are not topics: small talk gets a friendly word, off-topic the menu.
+NON_TOPIC_CLASSES = ("_greeting", "_offtopic")
+
+
+def load_examples(
+    directory: Path, topics: Mapping[str, Topic]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Read every `examples/*.yaml`: class id -> language -> example questions."""
+    examples: dict[str, dict[str, list[str]]] = {}
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else ():
+        where = Where(path)
+        data = read_yaml(path) or {}
+        for class_id, raw in _mapping(data, where, "").items():
+            w = where.at(str(class_id))
+            if class_id not in topics and class_id not in NON_TOPIC_CLASSES:
+                raise w.error("", "unknown topic id (see faq.yaml) or class")
+            by_lang = _mapping(raw, w, "")
+            for lang, phrases in by_lang.items():
+                if lang not in LANGUAGES:
+                    raise w.error(str(lang), f"language must be one of {list(LANGUAGES)}")
+                for phrase in _list(phrases, w, str(lang)):
+                    if not isinstance(phrase, str) or not phrase.strip():
+                        raise w.error(str(lang), "every example must be non-empty text")
+                    examples.setdefault(class_id, {}).setdefault(lang, []).append(phrase)
+    return {c: {lang: tuple(p) for lang, p in by.items()} for c, by in examples.items()}
 
 
 def parse_hotline(entry: Mapping[str, Any], where: Where) -> Hotline:
@@ -483,6 +528,42 @@ def load_deployment(path: Path) -> Deployment:
     )
 
 
+#: Years an Action Month theme may be given for (the month has been held since 2016).
+THEME_YEARS = range(2016, 2101)
+#: A theme is one line of an answer.
+MAX_THEME_CHARS = 300
+
+
+def load_action_month_themes(path: Path) -> dict[int, ActionMonthTheme]:
+    """Read `action_month_themes` (year -> vi, en, source) from `campaigns.yaml`."""
+    where = Where(path)
+    if not path.exists():
+        return {}
+    data = _mapping(read_yaml(path) or {}, where, "")
+    raw = _mapping(data.get("action_month_themes") or {}, where, "action_month_themes")
+    themes: dict[int, ActionMonthTheme] = {}
+    for key, value in raw.items():
+        w = where.at(f"action_month_themes {key}")
+        # YAML reads `2025:` as a number; accept a quoted "2025" too, nothing else.
+        text_key = str(key).strip()
+        if isinstance(key, bool) or not text_key.isdigit() or int(text_key) not in THEME_YEARS:
+            raise w.error("", f"the key must be a year {THEME_YEARS[0]}..{THEME_YEARS[-1]}")
+        year = int(text_key)
+        if year in themes:
+            raise w.error("", "duplicate year")
+        entry = _mapping(value, w, "")
+        if unknown := sorted(str(k) for k in entry if k not in {*LANGUAGES, "source"}):
+            raise w.error(unknown[0], "unknown field; use vi, en and source")
+        texts = {}
+        for lang in LANGUAGES:
+            text = _str(entry, lang, w)
+            if len(text) > MAX_THEME_CHARS:
+                raise w.error(lang, f"is over {MAX_THEME_CHARS} characters")
+            texts[lang] = text
+        themes[year] = ActionMonthTheme(year, Localized(**texts), _str(entry, "source", w))
+    return themes
+
+
 def _unique(ids: Iterable[str], where: Where, field_name: str) -> None:
     seen: set[str] = set()
     for item in ids:
@@ -495,12 +576,15 @@ def load_content(directory: Path = DEFAULT_CONTENT_DIR) -> Content:
     """Load and cross-check every content file in `directory`."""
     units = load_units(directory / "units.yaml")
     places, sample = load_places(directory / "places.yaml", units)
+    topics = load_topics(directory / "faq.yaml")
     return Content(
-        topics=load_topics(directory / "faq.yaml"),
+        topics=topics,
         hotlines=load_hotlines(directory / "hotlines.yaml"),
         units=units,
         places=places,
         places_sample=sample,
         deployment=load_deployment(directory / "deployment.yaml"),
         directory=directory,
+        examples=load_examples(directory / "examples", topics),
+        action_month_themes=load_action_month_themes(directory / "campaigns.yaml"),
     )

@@ -251,7 +251,7 @@ async def test_long_answer_is_split(bot: Bot, monkeypatch: pytest.MonkeyPatch) -
     text = "\n".join([line] * 35)
     assert 2500 <= len(text) <= 2600
 
-    async def long_answer(inc: object) -> list[Reply]:
+    async def long_answer(inc: object, **options: object) -> list[Reply]:
         return [Reply(text, buttons=[[Button("Menu", "menu")]])]
 
     # An answer to the user's own message...

@@ -50,7 +50,7 @@ async def run_console(
     loop = asyncio.get_running_loop()
     if interactive:
         stdout.write("— bdg-bot console. Ctrl-D to quit. —\n")
-        for reply in await engine.handle(to_incoming("/start", user)):
+        for reply in await engine.handle(to_incoming("/start", user), defer_writes=True):
             stdout.write(render(reply) + "\n\n")
     while True:
         if interactive:
@@ -62,7 +62,7 @@ async def run_console(
         line = line.rstrip("\r\n")
         if not line.strip():
             continue
-        for reply in await engine.handle(to_incoming(line, user)):
+        for reply in await engine.handle(to_incoming(line, user), defer_writes=True):
             stdout.write(render(reply) + "\n\n")
             if reply.document is not None and reply.document.content:
                 stdout.flush()

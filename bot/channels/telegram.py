@@ -153,9 +153,11 @@ class TelegramChannel:
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update: de-duplicate, answer buttons, run the engine, send the replies."""
         engine = self.engine
-        if not await engine.store.first_time(
-            "telegram", str(update.update_id), engine.clock.now()
-        ):
+        store = engine.store
+        # Telegram already counts the update as received: a check that cannot be made (a
+        # locked or full database) lets it through, since a rare duplicate beats silence.
+        fresh = store.first_time("telegram", str(update.update_id), engine.clock.now())
+        if not await store.within(fresh, True, "de-duplication"):
             logger.info("duplicate update %s ignored", update.update_id)
             return
         if update.callback_query is not None:
@@ -164,7 +166,7 @@ class TelegramChannel:
         inc = to_incoming(update)
         if inc is None or update.effective_chat is None:
             return
-        replies = await engine.handle(inc)
+        replies = await engine.handle(inc, defer_writes=True)
         chat_id = update.effective_chat.id
         sent_ids: list[int] = []
         for reply in replies:

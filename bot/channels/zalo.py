@@ -255,7 +255,8 @@ def render(reply: Reply) -> list[str]:
 
 async def user_language(store: Store, address: str) -> str:
     """The language to write to a user in: the one they chose, else Vietnamese."""
-    user = await store.get_user(address)
+    # Bounded: with the database locked or failing, the message goes out in Vietnamese.
+    user = await store.within(store.get_user(address), None, "user lookup")
     return user.lang if user and user.lang else normalize_language(None)
 
 
@@ -375,7 +376,9 @@ class ZaloSender:
         """Remember a delivered message's numbered options, so "1" answers this message."""
         options = option_data(reply)
         if delivery.status == "sent" and options:
-            await self.store.set_menu(f"zalo:{user_key}", options, self.clock.now())
+            # Sent already: a menu that cannot be stored must not make it look unsent.
+            menu = self.store.set_menu(f"zalo:{user_key}", options, self.clock.now())
+            await self.store.within(menu, None, "menu", key=f"zalo:{user_key}")
         return delivery
 
     async def within_window(self, user_key: str, parts: int = 1) -> bool:
@@ -491,7 +494,11 @@ class ZaloChannel:
         if user is None:
             return
         now = rt.clock.now()
-        if not await rt.store.first_time("zalo", dedupe_key(event), now):
+        store = rt.store
+        # Zalo got its 200 already: a check that cannot be made (a locked or full database)
+        # lets the event through, since a rare duplicate answer beats silence.
+        fresh = store.first_time("zalo", dedupe_key(event), now)
+        if not await store.within(fresh, True, "de-duplication"):
             logger.info("duplicate Zalo event %s ignored", name)
             return
         if name == "unfollow":
@@ -504,8 +511,9 @@ class ZaloChannel:
             # Following and writing both count as an interaction for Zalo's window, which
             # opens when it happened (a late re-delivery reports it earlier).
             at = event_time(event)
-            await record_interaction(rt.store, user, min(now, at) if at else now)
-        replies = await rt.engine.handle(inc)
+            seen = record_interaction(store, user, min(now, at) if at else now)
+            await store.within(seen, None, "Zalo window", key=inc.address)
+        replies = await rt.engine.handle(inc, defer_writes=True)
         await self.send_replies(user, replies)
 
     async def forget(self, user: str) -> None:
@@ -530,7 +538,9 @@ class ZaloChannel:
             more = await self.client.send_texts(user, parts[len(done) :])
             result = dataclasses.replace(more, sent_parts=len(done) + more.sent_parts)
         if result.sent_parts:
-            await count_sent(self.rt.store, user, result.sent_parts)
+            # After the answer: best effort, in the background (the quota count may lag).
+            sent = count_sent(self.rt.store, user, result.sent_parts)
+            self.rt.store.later(f"zalo:{user}", sent, "Zalo quota count")
         if result.status != "sent":
             logger.warning(
                 "Zalo reply not delivered (%d/%d parts sent): %s",

@@ -11,6 +11,7 @@ Feature modules register their commands, buttons and hooks in `bot.core.app.buil
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,8 +23,8 @@ from bot.content import Content
 from bot.core.matcher import Matcher
 from bot.core.safety import Assessment, assess
 from bot.core.types import Button, Incoming, Reply
-from bot.i18n import _, normalize_language, use_language
-from bot.storage import Store, UserRow
+from bot.i18n import _, normalize_language, set_language, use_language
+from bot.storage import DialogRow, StorageError, Store, UserRow
 
 if TYPE_CHECKING:  # officer.py imports this module
     from bot.core.officer import Reporting
@@ -37,6 +38,8 @@ DELETING_CHANNELS = frozenset({"telegram"})
 MAX_TEXT = 4096
 #: Dialogs whose text is never a cry for help (an admin composing a broadcast).
 EXEMPT_DIALOGS = frozenset({"broadcast"})
+#: Marks, in a dialog's state, a dialog put aside by an emergency.
+SUSPENDED = "suspended"
 
 
 @dataclass
@@ -79,6 +82,19 @@ class Context:
         return self.inc.channel in NUMBERED_CHANNELS
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the engine did with one event: the replies, and what `ask --json` reports."""
+
+    replies: list[Reply]
+    lang: str
+    emergency: bool
+    #: The FAQ topic whose answer the replies contain (after a safety reply too), if any.
+    answer_topic: str | None
+    #: The classifier's probability for its best class, in percent (0 when it was not asked).
+    score: float
+
+
 Handler = Callable[[Context, str], Awaitable[list[Reply]]]
 Hook = Callable[[Context, str], Awaitable[list[Reply] | None]]
 LocationHandler = Callable[[Context], Awaitable[list[Reply]]]
@@ -115,7 +131,7 @@ class Engine:
         self.clock = clock
         self.admins = admins
         self.bot_username = bot_username
-        self.matcher = Matcher(content.topics)
+        self.matcher = Matcher.for_content(content.topics, content.examples)
         self.commands: dict[str, Handler] = {}
         self.buttons: dict[str, Handler] = {}
         self.dialog_hooks: list[Hook] = []
@@ -128,6 +144,9 @@ class Engine:
         self.reporting: Reporting | None = None
         #: `/start <code>` (a deep link with an invite code) goes here when set.
         self.start_with_code: Handler | None = None
+        #: Per dialog kind, what brings the user back into it after an emergency.
+        self.dialog_resumers: dict[str, Handler] = {}
+        self.buttons["dialog"] = self.resume_dialog
 
     # --- registration -------------------------------------------------------------------------
 
@@ -148,12 +167,25 @@ class Engine:
 
     async def context(self, inc: Incoming) -> Context:
         """Build the context of `inc`: who it is from and in which language to answer."""
-        user = await self.store.get_user(inc.address)
+        # Bounded: a locked or failing database answers in the platform's language instead.
+        user = await self.store.within(self.store.get_user(inc.address), None, "user lookup")
         lang = user.lang if user and user.lang else normalize_language(inc.locale_hint)
         return Context(inc=inc, engine=self, user=user, lang=lang, now=self.clock.now())
 
-    async def handle(self, inc: Incoming) -> list[Reply]:
-        """Answer one incoming event; never raises, always answers."""
+    async def handle(self, inc: Incoming, *, defer_writes: bool = False) -> list[Reply]:
+        """Answer one incoming event; never raises, always answers (see `respond`)."""
+        return (await self.respond(inc, defer_writes=defer_writes)).replies
+
+    async def respond(self, inc: Incoming, *, defer_writes: bool = False) -> Outcome:
+        """Answer one incoming event; never raises, always answers, a storage fault included.
+
+        The menu and counter writes after the answer are best effort. With `defer_writes`
+        (a channel, which sends the replies at once) they run in the background; otherwise
+        they are awaited, for a bounded time. Either way the sender's next event waits
+        (briefly) for them, so a bare "1" picks from the menu just offered.
+        """
+        store = self.store
+        await store.settle(inc.address)
         ctx = await self.context(inc)
         with use_language(ctx.lang):
             try:
@@ -171,13 +203,39 @@ class Engine:
                 ]
             if not replies:
                 replies = [Reply(_("Done."))]
-            if ctx.numbered:
-                await self.store.set_menu(inc.address, _options(replies), ctx.now)
-            if ctx.topic is not None:
-                await self.store.count(ctx.now.date(), inc.channel, ctx.topic, ctx.emergency)
-        return replies
+        if ctx.numbered:
+            menu = store.set_menu(inc.address, _options(replies), ctx.now)
+            store.later(inc.address, menu, "menu")
+        if ctx.topic is not None:
+            count = store.count(ctx.now.date(), inc.channel, ctx.topic, ctx.emergency)
+            store.later(inc.address, count, "counter")
+        if not defer_writes:
+            await store.settle(inc.address)
+        for reply in replies:
+            reply.lang = reply.lang or ctx.lang
+        answer_topic = ctx.extra.get("answer_topic")
+        score = ctx.extra.get("score", 0.0)
+        return Outcome(
+            replies=replies,
+            lang=ctx.lang,
+            emergency=ctx.emergency,
+            answer_topic=answer_topic if isinstance(answer_topic, str) else None,
+            score=float(score) if isinstance(score, int | float) else 0.0,
+        )
 
     async def _dispatch(self, ctx: Context) -> list[Reply]:
+        """Answer in the message's language; on numbered channels, one list of options."""
+        text = ctx.inc.text or ""
+        if text and not (ctx.user and ctx.user.lang):
+            # No language chosen with /ngonngu: answer each message in its own language.
+            detected = self.matcher.language(text[:MAX_TEXT])
+            if detected is not None and detected != ctx.lang:
+                ctx.lang = detected
+                set_language(detected)
+        replies = await self._route(ctx)
+        return merge_options(replies) if ctx.numbered else replies
+
+    async def _route(self, ctx: Context) -> list[Reply]:
         inc = ctx.inc
         if inc.button is not None:
             return await self.press(ctx, inc.button)
@@ -188,12 +246,20 @@ class Engine:
             return await self.fallback(ctx, "")
         # An admin typing a campaign text ("...gọi ngay 113 nếu gặp nguy hiểm") into /guitin is
         # composing, not in danger: that one dialog is exempt from the emergency check.
-        composing = ctx.is_admin and await self._dialog_kind(ctx) in EXEMPT_DIALOGS
+        dialog = await self._dialog(ctx)
+        composing = ctx.is_admin and dialog is not None and dialog.kind in EXEMPT_DIALOGS
         assessment = Assessment(emergency=False) if composing else assess(text)
         if assessment.emergency:
             ctx.emergency = True
             ctx.topic = "_emergency"
-            return await self.on_emergency(ctx, assessment, text[:MAX_TEXT])
+            replies = await self.on_emergency(ctx, assessment, text[:MAX_TEXT])
+            if dialog is not None:
+                try:
+                    replies.append(await self._suspend(ctx, dialog))
+                except StorageError:
+                    # The safety reply matters more than keeping the report aside.
+                    logger.warning("could not put a dialog aside after an emergency")
+            return replies
         text = text[:MAX_TEXT]
         if text.startswith("/"):
             name, _sep, args = text[1:].partition(" ")
@@ -201,24 +267,51 @@ class Engine:
             handler = self.commands.get(name)
             if handler is not None:
                 return await handler(ctx, args.strip())
-        for hook in self.dialog_hooks:
-            replies = await hook(ctx, text)
-            if replies is not None:
-                return replies
+        # A dialog put aside by an emergency takes no text until the user goes back to it:
+        # the "1" typed after "cứu tôi với" is a choice from the safety reply, not a value.
+        if dialog is None or not dialog.state.get(SUSPENDED):
+            for hook in self.dialog_hooks:
+                claimed = await hook(ctx, text)
+                if claimed is not None:
+                    return claimed
         if ctx.numbered and text.isdigit() and len(text) <= 2:
             options = await self.store.get_menu(inc.address)
             index = int(text) - 1
             if 0 <= index < len(options):
                 return await self.press(ctx, options[index])
         for hook in self.text_hooks:
-            replies = await hook(ctx, text)
-            if replies is not None:
-                return replies
+            claimed = await hook(ctx, text)
+            if claimed is not None:
+                return claimed
         return await self.fallback(ctx, text)
 
-    async def _dialog_kind(self, ctx: Context) -> str | None:
-        row = await self.store.get_dialog(ctx.address, ctx.now)
-        return row.kind if row else None
+    async def _dialog(self, ctx: Context) -> DialogRow | None:
+        """The sender's dialog in progress (read once per message)."""
+        if "dialog" not in ctx.extra:
+            ctx.extra["dialog"] = await self.store.get_dialog(ctx.address, ctx.now)
+        row = ctx.extra["dialog"]
+        return row if isinstance(row, DialogRow) else None
+
+    async def _suspend(self, ctx: Context, dialog: DialogRow) -> Reply:
+        """Put a dialog aside after an emergency; a button brings the user back to it."""
+        state = {**dialog.state, SUSPENDED: True}
+        await self.store.set_dialog(ctx.address, dialog.kind, state, dialog.expires_at)
+        return Reply(
+            _("Your unfinished report is kept. When you are ready, come back to it:"),
+            buttons=[[button(_("Back to my report"), "dialog:resume")]],
+        )
+
+    async def resume_dialog(self, ctx: Context, rest: str) -> list[Reply]:
+        """The "back to my report" button: the dialog takes text again, from where it was."""
+        dialog = await self._dialog(ctx)
+        if dialog is None:
+            return [Reply(_("Nothing is waiting: that report has expired or was finished."))]
+        state = {k: v for k, v in dialog.state.items() if k != SUSPENDED}
+        await self.store.set_dialog(ctx.address, dialog.kind, state, dialog.expires_at)
+        resumer = self.dialog_resumers.get(dialog.kind)
+        if resumer is not None:
+            return await resumer(ctx, rest)
+        return [Reply(_("Back to your report: send the next value."))]
 
     async def press(self, ctx: Context, data: str) -> list[Reply]:
         """Run the handler of a pressed button (or a stale-button answer)."""
@@ -235,7 +328,9 @@ class Engine:
         ids = list(message_ids)
         if inc.message_id is not None:
             ids.append(inc.message_id)
-        await self.store.track_messages(inc.address, chat_key, ids, self.clock.now())
+        # After the reply: best effort, bounded; an overrun ends before the sender's next event.
+        track = self.store.track_messages(inc.address, chat_key, ids, self.clock.now())
+        await self.store.within(track, None, "message ids", key=inc.address)
 
 
 def option_data(reply: Reply) -> list[str]:
@@ -248,6 +343,28 @@ def _options(replies: list[Reply]) -> list[str]:
     return next((option_data(r) for r in reversed(replies) if option_data(r)), [])
 
 
+def merge_options(replies: list[Reply]) -> list[Reply]:
+    """One numbered list for a whole answer: every reply's options, once, after the last text.
+
+    A safety reply followed by an FAQ answer would otherwise show two lists both starting at
+    1, and the "1" typed for the nearest trusted address would open the FAQ's first option.
+    The first reply's options come first: the most urgent choices keep the lowest numbers.
+    """
+    seen: dict[str, Button] = {}
+    for reply in replies:
+        for row in reply.buttons:
+            for b in row:
+                if b.kind != "url" and b.data not in seen:
+                    seen[b.data] = b
+    if not seen:
+        return replies
+    for reply in replies:
+        reply.buttons = [[b for b in row if b.kind == "url"] for row in reply.buttons]
+        reply.buttons = [row for row in reply.buttons if row]
+    replies[-1].buttons = [[b] for b in seen.values()] + replies[-1].buttons
+    return replies
+
+
 def numbered_text(reply: Reply) -> str:
     """Render a reply's buttons as numbered options (for channels without buttons)."""
     options = [b for row in reply.buttons for b in row if b.kind != "url"]
@@ -256,7 +373,8 @@ def numbered_text(reply: Reply) -> str:
     if options:
         lines.append("")
         lines.extend(f"{i}. {b.label}" for i, b in enumerate(options, 1))
-        lines.append(_("(Reply with a number.)"))
+        with use_language(reply.lang) if reply.lang else contextlib.nullcontext():
+            lines.append(_("(Reply with a number.)"))
     lines.extend(f"{b.label}: {b.url}" for b in links)
     return "\n".join(lines)
 

@@ -130,7 +130,8 @@ class LinearModel:
         scores = values @ self.weights[idx] + self.weights[self.bias_row]
         sig = 1.0 / (1.0 + np.exp(-scores))
         total = float(sig.sum())
-        return sig / total if total > 0 else sig
+        result: np.ndarray = sig / total if total > 0 else sig
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +185,26 @@ class Matcher:
         langs = [0 if rows[i][1] == "vi" else 1 for i in kept]
         self.language_model = LinearModel(vectors, langs, len(self.vectorizer), 2, 1.0)
 
+    @classmethod
+    def for_content(
+        cls, topics: Mapping[str, Topic], examples: Mapping[str, Mapping[str, Iterable[str]]]
+    ) -> Matcher:
+        """A matcher for these topics and examples, trained once per process for each set.
+
+        Every engine (each CLI command, each test) would otherwise train again on the same
+        examples; the examples themselves are the key, so edited content trains anew.
+        """
+        key = (
+            tuple(topics),
+            tuple(training_examples(topics, examples)),
+        )
+        matcher = _TRAINED.get(key)
+        if matcher is None:
+            if len(_TRAINED) >= 4:
+                _TRAINED.clear()
+            matcher = _TRAINED[key] = cls(topics, examples)
+        return matcher
+
     def match(self, text: str) -> Match:
         """Score the likeliest topics for `text` and pick the best if it clears the threshold."""
         normalized = normalize(text[:500])
@@ -219,3 +240,7 @@ class Matcher:
         if p_vi >= LANGUAGE_CONFIDENCE:
             return "vi"
         return None
+
+
+#: Matchers already trained in this process, by their training examples (see `for_content`).
+_TRAINED: dict[tuple[object, ...], Matcher] = {}

@@ -32,6 +32,9 @@ class Incoming:
     locale_hint: str | None = None
     message_id: int | None = None
     chat_key: str | None = None
+    #: The name the platform shows for the sender (Telegram name or username, Zalo display
+    #: name); kept only when an officer registers, so exports name a person.
+    display_name: str | None = None
 
     @property
     def address(self) -> str:
@@ -80,3 +83,6 @@ class Reply:
     delete_messages: list[int] = field(default_factory=list)
     track: bool = True
     html: bool = False
+    #: The language the reply was written in (set by the engine): a channel's own words
+    #: around it, such as the numbered-option hint, follow it.
+    lang: str | None = None

@@ -1,7 +1,14 @@
 """Storage: typed async functions over SQLite (WAL). SQL lives here and nowhere else.
 
-One `Store` wraps one aiosqlite connection. Writes that belong together run in one
-`BEGIN IMMEDIATE` transaction under a lock, so concurrent handlers never interleave them.
+One `Store` wraps one aiosqlite connection for writes, and a second, read-only one for reads
+outside transactions: a write stuck on another process's lock never delays a read (WAL lets
+them run side by side). Writes that belong together run in one `BEGIN IMMEDIATE`
+transaction under a lock, so concurrent handlers never interleave them.
+
+A storage fault never silences a reply: a locked database fails a statement after
+`BUSY_TIMEOUT_MS` instead of hanging, the bookkeeping writes around an answer (de-duplication,
+menus, counters, message ids) are best effort (`within`, `later`), and after a failed write
+those are dropped for `UNWRITABLE_PAUSE` instead of queueing behind the lock.
 """
 
 from __future__ import annotations
@@ -11,12 +18,12 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -26,6 +33,31 @@ logger = logging.getLogger(__name__)
 MESSAGE_ID_TTL = timedelta(hours=48)
 #: How long processed update ids are remembered (re-deliveries come within minutes).
 UPDATE_ID_TTL = timedelta(days=3)
+#: How long one statement waits for another process's lock before failing. Short, because
+#: one connection serves every chat: a statement stuck on a lock delays the reads queued
+#: behind it (the citizen path needs an answer within 2 s even then).
+BUSY_TIMEOUT_MS = 1000
+#: How long a write waits for this process's other writers (each bounded) before failing.
+LOCK_WAIT = 2.0
+#: How long a confirmed report keeps retrying a locked database before giving up.
+DURABLE_WAIT = 5.0
+#: After a write failed (locked, full), best-effort writes are dropped for this long (s).
+UNWRITABLE_PAUSE = 3.0
+#: How long the answer waits for a look-up before going on without it (s).
+LOOKUP_WAIT = 0.4
+#: How long an event waits for the previous event's bookkeeping of the same sender (s).
+SETTLE_WAIT = 0.3
+#: How long `close` waits for background writes before dropping them (s).
+CLOSE_WAIT = 2.0
+
+#: What a locked, full or failing database raises.
+StorageError = sqlite3.OperationalError
+
+T = TypeVar("T")
+
+
+class Unwritable(StorageError):
+    """A best-effort write skipped because the database just failed a write."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +96,17 @@ def migrations() -> list[tuple[int, str, str]]:
 class Store:
     """The bot's database."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, reader: aiosqlite.Connection | None = None):
         self.db = db
+        self.reader = reader or db
         self._write_lock = asyncio.Lock()
+        self.durable_wait = DURABLE_WAIT
+        self.lookup_wait = LOOKUP_WAIT
+        self.settle_wait = SETTLE_WAIT
+        #: Loop time until which best-effort writes are skipped (a write just failed).
+        self._unwritable_until = 0.0
+        #: Background storage calls by key (an address, or "" for none), until they end.
+        self._background: dict[str, set[asyncio.Task[Any]]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -75,20 +115,30 @@ class Store:
         """Open (creating if needed) the database and bring its schema up to date."""
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path), isolation_level=None)
-        db.row_factory = aiosqlite.Row
+        db = await _connect(path)
         await db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives a killed process (kill -9) on every commit; the writes
         # that must also survive power loss (confirmed reports) ask for `durable=True`.
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=10000")
         store = cls(db)
         await store.migrate()
+        if str(path) != ":memory:":  # a second connection to ":memory:" is another database
+            store.reader = await _connect(path)
+            await store.reader.execute("PRAGMA query_only=ON")
         return store
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Let background writes finish (briefly), then close the connection."""
+        tasks = {t for group in self._background.values() for t in group}
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=CLOSE_WAIT)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        if self.reader is not self.db:
+            await self.reader.close()
         await self.db.close()
 
     async def migrate(self) -> int:
@@ -108,55 +158,180 @@ class Store:
             version = number
         return version
 
+    # --- best effort ----------------------------------------------------------------------------
+
+    def later(self, key: str, call: Coroutine[Any, Any, T], what: str) -> asyncio.Task[T]:
+        """Run a storage call in the background; a failure is logged (WARNING) and dropped.
+
+        `key` (the sender's address) lets `settle` wait for it before that sender's next event.
+        """
+        task = asyncio.ensure_future(call)
+        group = self._background.setdefault(key, set())
+        group.add(task)
+
+        def finished(done: asyncio.Task[T]) -> None:
+            group.discard(done)
+            if not group and self._background.get(key) is group:
+                del self._background[key]
+            if done.cancelled() or (exc := done.exception()) is None:
+                return
+            # The error names the fault ("database is locked"), never a message's text.
+            level = logging.DEBUG if isinstance(exc, Unwritable) else logging.WARNING
+            logger.log(level, "storage: %s not done: %s", what, _describe(exc))
+
+        task.add_done_callback(finished)
+        return task
+
+    async def within(
+        self, call: Coroutine[Any, Any, T], default: T, what: str, key: str = ""
+    ) -> T:
+        """The result of a storage call, or `default` if it fails or takes over `lookup_wait`.
+
+        A call that overruns is not cancelled mid-statement: it ends in the background, so a
+        locked database never has more than one writer's statement waiting in its thread.
+        """
+        task = self.later(key, call, what)
+        done, _pending = await asyncio.wait({task}, timeout=self.lookup_wait)
+        if not done:
+            logger.warning("storage: %s too slow, going on without it", what)
+            return default
+        if task.cancelled() or task.exception() is not None:
+            return default  # logged by `later`
+        return task.result()
+
+    async def settle(self, key: str) -> None:
+        """Wait (at most `settle_wait`) for the background calls under `key` to end."""
+        tasks = self._background.get(key)
+        if tasks:
+            await asyncio.wait(set(tasks), timeout=self.settle_wait)
+
+    def _writable(self, best_effort: bool) -> None:
+        """Skip a best-effort write while the database is known to be failing writes."""
+        if best_effort and asyncio.get_running_loop().time() < self._unwritable_until:
+            raise Unwritable("database unwritable just now; write skipped")
+
+    def _failed(self, exc: BaseException) -> None:
+        """Note a failed write: best-effort writes are skipped for a while (logged once)."""
+        if isinstance(exc, StorageError) and not isinstance(exc, Unwritable):
+            now = asyncio.get_running_loop().time()
+            if now >= self._unwritable_until:
+                logger.warning(
+                    "storage: a write failed (%s); menus, counters, message ids and "
+                    "de-duplication are skipped for %.0f s",
+                    _describe(exc),
+                    UNWRITABLE_PAUSE,
+                )
+            self._unwritable_until = now + UNWRITABLE_PAUSE
+
     @contextlib.asynccontextmanager
     async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block as one write transaction, serialised with every other writer.
 
         `durable=True` syncs the commit to disk before returning (power-loss safe); it costs
-        an fsync, so only what a person confirmed asks for it.
+        an fsync, so only what a person confirmed asks for it. Such a transaction also waits
+        for a locked database (up to `durable_wait`) where others fail after the busy timeout.
+        Whatever fails, nothing of the block is kept (it is rolled back).
         """
-        async with self._write_lock:
+        start = asyncio.get_running_loop().time()
+        async with self._writer(self.durable_wait if durable else LOCK_WAIT):
             if durable:
                 await self.db.execute("PRAGMA synchronous=FULL")
             try:
-                await self.db.execute("BEGIN IMMEDIATE")
+                await self._begin(start + self.durable_wait if durable else 0.0)
                 try:
                     yield self.db
-                except BaseException:
-                    await self.db.execute("ROLLBACK")
+                    await self.db.execute("COMMIT")
+                except BaseException as exc:
+                    self._failed(exc)
+                    await self._rollback()
+                    if durable and isinstance(exc, StorageError):
+                        logger.warning("storage: a confirmed write was not saved: %s",
+                                       _describe(exc))  # fmt: skip
                     raise
-                await self.db.execute("COMMIT")
             finally:
                 if durable:
                     await self.db.execute("PRAGMA synchronous=NORMAL")
 
-    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+    @contextlib.asynccontextmanager
+    async def _writer(self, wait: float) -> AsyncIterator[None]:
+        """Hold the write lock; waiting for the other writers is bounded too (`wait` s)."""
+        try:
+            await asyncio.wait_for(self._write_lock.acquire(), wait)
+        except TimeoutError:
+            exc = StorageError("database is locked (still waiting for other writers)")
+            self._failed(exc)
+            raise exc from None
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    async def _begin(self, deadline: float) -> None:
+        """BEGIN IMMEDIATE, tried again on a locked database until the loop time `deadline`."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                return
+            except StorageError as exc:
+                self._failed(exc)
+                # Each try already waited the busy timeout; the pause between tries lets
+                # the rest of the writer connection's queue through.
+                if not _is_busy(exc) or loop.time() + 0.2 >= deadline:
+                    if deadline:
+                        logger.warning("storage: a confirmed write was not saved: %s",
+                                       _describe(exc))  # fmt: skip
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def _rollback(self) -> None:
+        # SQLite rolls some failures (a full disk) back by itself; ROLLBACK would then fail.
+        if self.db.in_transaction:
+            try:
+                await self.db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                logger.error("storage: rollback failed: %s", _describe(exc))
+
+    async def write(
+        self, sql: str, params: Sequence[Any] = (), *, best_effort: bool = False
+    ) -> int:
         """Run ONE write statement atomically; return the number of rows it changed.
 
         A single statement is its own transaction in SQLite, so it needs no BEGIN/COMMIT:
         one trip to the database thread instead of three (this is the per-message hot path).
+        A `best_effort` write is skipped (raising `Unwritable`) while writes are failing.
         """
-        async with self._write_lock:
-            cursor = await self.db.execute(sql, params)
+        async with self._writer(LOCK_WAIT):
+            self._writable(best_effort)
+            try:
+                cursor = await self.db.execute(sql, params)
+            except BaseException as exc:
+                self._failed(exc)
+                raise
             return int(cursor.rowcount)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         """Run a read and return its first row."""
-        rows = await self.db.execute_fetchall(sql, params)
+        rows = await self.reader.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         """Run a read and return all rows."""
-        return list(await self.db.execute_fetchall(sql, params))
+        return list(await self.reader.execute_fetchall(sql, params))
 
     # --- de-duplication -------------------------------------------------------------------------
 
     async def first_time(self, channel: str, update_key: str, now: datetime) -> bool:
-        """Record an incoming update id; False when it was handled before."""
+        """Record an incoming update id; False when it was handled before.
+
+        Callers bound it with `within(..., default=True)`: a check that cannot be made lets
+        the message through (a rare duplicate answer is better than silence).
+        """
         inserted = await self.write(
             "INSERT OR IGNORE INTO processed_updates (channel, update_key, seen_at) "
             "VALUES (?, ?, ?)",
             (channel, update_key, _iso(now)),
+            best_effort=True,
         )
         return inserted == 1
 
@@ -221,12 +396,17 @@ class Store:
         rows = [(address, chat_key, mid, _iso(now)) for mid in message_ids]
         if not rows:
             return
-        async with self._write_lock:
-            await self.db.executemany(
-                "INSERT OR IGNORE INTO tracked_messages (address, chat_key, message_id, sent_at) "
-                "VALUES (?, ?, ?, ?)",
-                rows,
-            )
+        async with self._writer(LOCK_WAIT):
+            self._writable(True)
+            try:
+                await self.db.executemany(
+                    "INSERT OR IGNORE INTO tracked_messages "
+                    "(address, chat_key, message_id, sent_at) VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+            except BaseException as exc:
+                self._failed(exc)
+                raise
 
     async def purge_expired(self, now: datetime) -> None:
         """Drop message ids past 48 h, old update ids and expired dialogs."""
@@ -247,6 +427,7 @@ class Store:
             "INSERT INTO counters (day, channel, topic, emergency, n) VALUES (?, ?, ?, ?, 1) "
             "ON CONFLICT (day, channel, topic, emergency) DO UPDATE SET n = n + 1",
             (day.isoformat(), channel, topic, int(emergency)),
+            best_effort=True,
         )
 
     async def counters(self, since: date | None = None) -> list[tuple[str, str, str, bool, int]]:
@@ -295,9 +476,10 @@ class Store:
                 "ON CONFLICT (address) DO UPDATE SET options = excluded.options, "
                 "created_at = excluded.created_at",
                 (address, json.dumps(options), _iso(now)),
+                best_effort=True,
             )
         else:
-            await self.write("DELETE FROM menus WHERE address = ?", (address,))
+            await self.write("DELETE FROM menus WHERE address = ?", (address,), best_effort=True)
 
     async def get_menu(self, address: str) -> list[str]:
         """The options last offered as numbers."""
@@ -324,6 +506,24 @@ class Store:
         """The imported trusted addresses (empty until an import)."""
         rows = await self.fetchall("SELECT data FROM places ORDER BY rowid")
         return [json.loads(r["data"]) for r in rows]
+
+
+async def _connect(path: Path | str) -> aiosqlite.Connection:
+    db = await aiosqlite.connect(str(path), isolation_level=None)
+    db.row_factory = aiosqlite.Row
+    await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS:d}")
+    return db
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """Whether a failure is another connection's lock (worth waiting for), not a full disk."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _describe(exc: BaseException) -> str:
+    """A failure in a few words for the log: SQLite's messages carry no parameter values."""
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 def _split_sql(script: str) -> list[str]:
