@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ __all__ = [
     "Status",
     "load_calendar",
     "token_pattern",
+    "zone_label",
 ]
 
 DEFAULT_PERIODS_PATH = DEFAULT_CONTENT_DIR / "periods.yaml"
@@ -244,6 +245,19 @@ class PeriodCalendar:
             return open_now[0]
         return next(p for p in self._around(today) if p.kind == kind and p.opens > today)
 
+    def latest(self, token: str, today: date) -> Period | None:
+        """Like `parse_token`, but a bare kind never means a period that has not opened.
+
+        For looking back (status, exports): the open period of the kind, else the one of that
+        kind that closed last.
+        """
+        period = self.parse_token(token, today)
+        if period is None or period.opens <= today or self.kind(_fold_token(token)) is None:
+            return period  # open, or a year written out: what was asked
+        # A bare kind whose next period opens later: the previous one of that kind.
+        before = [p for p in self._around(today) if p.kind == period.kind and p.opens <= today]
+        return before[-1] if before else period
+
     def is_token(self, token: str) -> bool:
         """Whether `token` has the shape of a period token (ignoring whether the year exists)."""
         return self._token_re.fullmatch(_fold_token(token)) is not None
@@ -357,3 +371,14 @@ class _Loader(FileLoader):
             after_days=tuple(sorted(after)),
             time=at,
         )
+
+
+def zone_label(at: datetime) -> str:
+    """The time zone of an aware time as 'UTC+7' (or 'UTC+5:30'); '' for a naive time."""
+    offset = at.utcoffset()
+    if offset is None:
+        return ""
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")

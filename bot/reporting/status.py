@@ -10,7 +10,7 @@ district level since 1/7/2025, other provinces and older data do.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
@@ -95,6 +95,13 @@ class PeriodStatus:
     groups: tuple[Group, ...]
     #: Codes of units that filed but are not expected (no longer in units.yaml, say).
     unexpected: tuple[str, ...] = ()
+    #: Officer address -> the name given at registration, so a file names a person.
+    officer_names: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def officer_label(self, address: str) -> str:
+        """'Name (telegram:123)' when the officer's name is known, else the address."""
+        name = self.officer_names.get(address)
+        return f"{name} ({address})" if name else address
 
     @property
     def rate_percent(self) -> int:

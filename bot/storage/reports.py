@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+
+import aiosqlite
 
 from bot.storage import Store, _iso
 
+#: Wrong invite codes a sender may try within THROTTLE_WINDOW before having to wait.
+THROTTLE_ATTEMPTS = 5
+THROTTLE_WINDOW = timedelta(minutes=10)
+
 
 class InviteError(Exception):
-    """An invite code that cannot be used; `reason` is unknown, used or expired."""
+    """An invite code that cannot be used.
 
-    def __init__(self, reason: str) -> None:
+    `reason` is unknown, used, expired, revoked, bound (the code is for another address),
+    blocked (the address was revoked as an officer) or throttled (`wait` says how long).
+    """
+
+    def __init__(self, reason: str, wait: timedelta | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.wait = wait
 
 
 class NotAllowed(Exception):
@@ -33,6 +44,14 @@ class Officer:
     unit_code: str
     registered_at: datetime
     active: bool
+    display_name: str | None = None
+
+    def label(self) -> str:
+        """'Name (telegram:123)', or the address alone when no name is known."""
+        return f"{self.display_name} ({self.address})" if self.display_name else self.address
+
+
+InviteState = str  # "open", "used", "expired" or "revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +62,37 @@ class Invite:
     unit_code: str
     expires_at: datetime
     used_by: str | None
+    created_at: datetime | None = None
+    created_by: str = ""
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    bound_to: str | None = None
+
+    def state(self, now: datetime) -> InviteState:
+        """Whether the code can still be used, and if not, why."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.used_by is not None:
+            return "used"
+        return "expired" if self.expires_at < now else "open"
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _invite(r: object) -> Invite:
+    return Invite(
+        code=r["code"],  # type: ignore[index]
+        unit_code=r["unit_code"],  # type: ignore[index]
+        expires_at=datetime.fromisoformat(r["expires_at"]),  # type: ignore[index]
+        used_by=r["used_by"],  # type: ignore[index]
+        created_at=_dt(r["created_at"]),  # type: ignore[index]
+        created_by=r["created_by"],  # type: ignore[index]
+        used_at=_dt(r["used_at"]),  # type: ignore[index]
+        revoked_at=_dt(r["revoked_at"]),  # type: ignore[index]
+        bound_to=r["bound_to"],  # type: ignore[index]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,61 +132,160 @@ class ReportStore:
     # --- invites and officers --------------------------------------------------------------
 
     async def create_invite(
-        self, code: str, unit_code: str, expires_at: datetime, created_by: str, now: datetime
+        self,
+        code: str,
+        unit_code: str,
+        expires_at: datetime,
+        created_by: str,
+        now: datetime,
+        *,
+        bound_to: str | None = None,
     ) -> None:
-        """Store a new one-time invite."""
+        """Store a new one-time invite (usable only by `bound_to` when given)."""
         async with self.store.transaction() as db:
             await db.execute(
-                "INSERT INTO invites (code, unit_code, created_at, expires_at, created_by) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (code, unit_code, _iso(now), _iso(expires_at), created_by),
+                "INSERT INTO invites (code, unit_code, created_at, expires_at, created_by, "
+                "bound_to) VALUES (?, ?, ?, ?, ?, ?)",
+                (code, unit_code, _iso(now), _iso(expires_at), created_by, bound_to),
             )
 
-    async def redeem_invite(self, code: str, address: str, now: datetime) -> Officer:
-        """Register `address` as an officer of the invite's unit; the code is then spent."""
+    async def invites(self, *, include_closed: bool = False, now: datetime) -> list[Invite]:
+        """The invites, newest first: only those still usable unless `include_closed`."""
+        rows = await self.store.fetchall("SELECT * FROM invites ORDER BY created_at DESC, code")
+        found = [_invite(r) for r in rows]
+        return [i for i in found if include_closed or i.state(now) == "open"]
+
+    async def invite(self, code: str) -> Invite | None:
+        """One invite by its code."""
+        row = await self.store.fetchone("SELECT * FROM invites WHERE code = ?", (code,))
+        return _invite(row) if row else None
+
+    async def revoke_invite(self, code: str, now: datetime) -> Invite | None:
+        """Make an unused invite unusable; the invite as it was (None when unknown)."""
         async with self.store.transaction() as db:
-            async with db.execute(
-                "SELECT unit_code, expires_at, used_by FROM invites WHERE code = ?", (code,)
-            ) as cur:
+            async with db.execute("SELECT * FROM invites WHERE code = ?", (code,)) as cur:
                 row = await cur.fetchone()
             if row is None:
-                raise InviteError("unknown")
-            if row["used_by"] is not None:
-                raise InviteError("used")
-            if datetime.fromisoformat(row["expires_at"]) < now:
-                raise InviteError("expired")
-            await db.execute(
-                "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
-                (_iso(now), address, code),
-            )
-            await db.execute(
-                "INSERT INTO officers (address, unit_code, registered_at, invite_code) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
-                "unit_code = excluded.unit_code, registered_at = excluded.registered_at, "
-                "invite_code = excluded.invite_code, revoked_at = NULL",
-                (address, row["unit_code"], _iso(now), code),
-            )
-            return Officer(address, row["unit_code"], now, True)
+                return None
+            found = _invite(row)
+            if found.used_by is None and found.revoked_at is None:
+                await db.execute(
+                    "UPDATE invites SET revoked_at = ? WHERE code = ?", (_iso(now), code)
+                )
+            return found
+
+    async def redeem_invite(
+        self, code: str, address: str, now: datetime, display_name: str | None = None
+    ) -> Officer:
+        """Register `address` as an officer of the invite's unit; the code is then spent.
+
+        Refused while the sender has tried THROTTLE_ATTEMPTS wrong codes in THROTTLE_WINDOW
+        (every refusal counts), and for an address revoked as an officer unless the invite is
+        bound to it: a revoked officer comes back only when an admin invites them on purpose.
+        """
+        failure: InviteError | None = None
+        async with self.store.transaction() as db:
+            since = now - THROTTLE_WINDOW
+            await db.execute("DELETE FROM invite_failures WHERE at < ?", (_iso(since),))
+            async with db.execute(
+                "SELECT at FROM invite_failures WHERE address = ? ORDER BY at", (address,)
+            ) as cur:
+                failures = [datetime.fromisoformat(r[0]) for r in await cur.fetchall()]
+            if len(failures) >= THROTTLE_ATTEMPTS:
+                # Free again when the oldest failure that still counts leaves the window.
+                oldest = failures[len(failures) - THROTTLE_ATTEMPTS]
+                raise InviteError("throttled", wait=oldest + THROTTLE_WINDOW - now)
+            failure = await self._check_invite(db, code, address, now)
+            if failure is not None:
+                await db.execute(
+                    "INSERT INTO invite_failures (address, at) VALUES (?, ?)", (address, _iso(now))
+                )
+            else:
+                return await self._register(db, code, address, now, display_name)
+        raise failure
+
+    async def _check_invite(
+        self, db: aiosqlite.Connection, code: str, address: str, now: datetime
+    ) -> InviteError | None:
+        async with db.execute(
+            "SELECT unit_code, expires_at, used_by, revoked_at, bound_to FROM invites "
+            "WHERE code = ?",
+            (code,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return InviteError("unknown")
+        if row["revoked_at"] is not None:
+            return InviteError("revoked")
+        if row["used_by"] is not None:
+            return InviteError("used")
+        if datetime.fromisoformat(row["expires_at"]) < now:
+            return InviteError("expired")
+        if row["bound_to"] is not None and row["bound_to"] != address:
+            return InviteError("bound")
+        async with db.execute(
+            "SELECT revoked_at FROM officers WHERE address = ?", (address,)
+        ) as cur:
+            officer = await cur.fetchone()
+        if officer is not None and officer[0] is not None and row["bound_to"] != address:
+            return InviteError("blocked")
+        return None
+
+    async def _register(
+        self,
+        db: aiosqlite.Connection,
+        code: str,
+        address: str,
+        now: datetime,
+        display_name: str | None,
+    ) -> Officer:
+        async with db.execute("SELECT unit_code FROM invites WHERE code = ?", (code,)) as cur:
+            row = await cur.fetchone()
+        assert row is not None  # checked in the same transaction
+        name = (display_name or "").strip()[:80] or None
+        await db.execute(
+            "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
+            (_iso(now), address, code),
+        )
+        await db.execute(
+            "INSERT INTO officers (address, unit_code, registered_at, invite_code, display_name) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (address) DO UPDATE SET "
+            "unit_code = excluded.unit_code, registered_at = excluded.registered_at, "
+            "invite_code = excluded.invite_code, revoked_at = NULL, "
+            "display_name = COALESCE(excluded.display_name, officers.display_name)",
+            (address, row["unit_code"], _iso(now), code, name),
+        )
+        await db.execute("DELETE FROM invite_failures WHERE address = ?", (address,))
+        return Officer(address, row["unit_code"], now, True, name)
 
     async def officer(self, address: str) -> Officer | None:
         """The active officer registration of `address`, if any."""
         row = await self.store.fetchone(
-            "SELECT address, unit_code, registered_at, revoked_at FROM officers "
+            "SELECT address, unit_code, registered_at, revoked_at, display_name FROM officers "
             "WHERE address = ? AND revoked_at IS NULL",
             (address,),
         )
         if row is None:
             return None
-        return Officer(row[0], row[1], datetime.fromisoformat(row[2]), True)
+        return Officer(row[0], row[1], datetime.fromisoformat(row[2]), True, row[4])
 
     async def officers(self, unit_code: str | None = None) -> list[Officer]:
         """Every officer (active and revoked), optionally of one unit."""
         rows = await self.store.fetchall(
-            "SELECT address, unit_code, registered_at, revoked_at FROM officers "
+            "SELECT address, unit_code, registered_at, revoked_at, display_name FROM officers "
             "WHERE (? IS NULL OR unit_code = ?) ORDER BY unit_code, registered_at",
             (unit_code, unit_code),
         )
-        return [Officer(r[0], r[1], datetime.fromisoformat(r[2]), r[3] is None) for r in rows]
+        return [
+            Officer(r[0], r[1], datetime.fromisoformat(r[2]), r[3] is None, r[4]) for r in rows
+        ]
+
+    async def display_names(self) -> dict[str, str]:
+        """Address -> the display name given at registration, for officers that have one."""
+        rows = await self.store.fetchall(
+            "SELECT address, display_name FROM officers WHERE display_name IS NOT NULL"
+        )
+        return {r[0]: r[1] for r in rows}
 
     async def revoke_officer(self, address: str, now: datetime) -> bool:
         """Revoke an officer; False when there was no active one."""
