@@ -19,6 +19,7 @@ from bot.core.types import Reply
 from bot.i18n import _
 from bot.reporting.indicators import IndicatorSet, Problem
 from bot.reporting.parser import (
+    CLEAR_VALUES,
     example_line,
     format_problems,
     parse_report,
@@ -26,7 +27,7 @@ from bot.reporting.parser import (
     report_intent,
     requested_period,
 )
-from bot.reporting.periods import Period, PeriodCalendar
+from bot.reporting.periods import Period, PeriodCalendar, zone_label
 from bot.storage.reports import DraftGone, InviteError, NotAllowed, Officer, ReportStore
 from bot.text import normalize
 
@@ -37,6 +38,9 @@ EDIT_WORDS = frozenset({"sua", "edit", "chinh sua"})
 CANCEL_WORDS = frozenset({"huy", "cancel", "huy bo", "thoi"})
 SKIP_WORDS = frozenset({"bq", "bo qua", "skip", "qua"})
 BACK_WORDS = frozenset({"ql", "quay lai", "back", "lui"})
+#: Commands that cancel the dialog in progress instead of doing what they do outside one
+#: (`/huy` is also the citizens' campaign opt-out; `/ngungtin` always opts out).
+DIALOG_CANCEL_COMMANDS = frozenset({"huy", "cancel"})
 
 
 @dataclass
@@ -74,8 +78,30 @@ def register(engine: Engine, reporting: Reporting) -> None:
 
 
 def when(at: datetime, lang: str) -> str:
-    """'14:05 28/11/2026' — time and date as officers write them."""
-    return format_datetime(at, "HH:mm dd/MM/yyyy", locale=lang)
+    """'14:05 28/11/2026 (UTC+7)' — time and date as officers write them, with the zone."""
+    zone = zone_label(at)
+    shown = format_datetime(at, "HH:mm dd/MM/yyyy", tzinfo=at.tzinfo, locale=lang)
+    return f"{shown} ({zone})" if zone else str(shown)
+
+
+async def cancel_dialog(ctx: Context) -> list[Reply] | None:
+    """`/huy` inside any dialog cancels that dialog; None when there is none to cancel.
+
+    Commands run before dialogs in the engine, so the `/huy` command asks here first: inside
+    a guided report or a broadcast draft it means "cancel this", not "stop campaign news".
+    """
+    text = (ctx.inc.text or "").strip()
+    name = text[1:].partition(" ")[0].split("@", 1)[0].lower() if text.startswith("/") else ""
+    if name not in DIALOG_CANCEL_COMMANDS:
+        return None
+    row = await ctx.store.get_dialog(ctx.address, ctx.now)
+    if row is None:
+        return None
+    await ctx.store.clear_dialog(ctx.address)
+    ctx.topic = f"_{row.kind}_cancelled"
+    if row.kind == "broadcast":
+        return [Reply(_("Broadcast cancelled: nothing was sent."))]
+    return [Reply(_("Cancelled. Nothing was saved."))]
 
 
 def unit_name(content: Content, code: str, lang: str) -> str:
@@ -107,19 +133,11 @@ class OfficerFlow:
             ]
         ctx.topic = "_officer_register"
         try:
-            officer = await self.r.reports.redeem_invite(code, ctx.address, ctx.now)
+            officer = await self.r.reports.redeem_invite(
+                code, ctx.address, ctx.now, _display_name(ctx)
+            )
         except InviteError as err:
-            reason = {
-                "unknown": _(
-                    "This invite code does not exist. Check it, or ask the department for "
-                    "a new one."
-                ),
-                "used": _(
-                    "This invite code has already been used. Ask the department for a new one."
-                ),
-                "expired": _("This invite code has expired. Ask the department for a new one."),
-            }[err.reason]
-            return [Reply(reason)]
+            return [Reply(invite_refusal(err))]
         name = unit_name(ctx.content, officer.unit_code, ctx.lang)
         example = example_line(self.r.calendar, ctx.now.date())
         return [
@@ -160,9 +178,21 @@ class OfficerFlow:
         if intent == "start":
             period = requested_period(text, self.r.calendar, today)
             period = period or self.r.calendar.default_for(today)
-            return await self.start_guided(ctx, officer, period, {})
+            return await self.start_guided(ctx, officer, period, None)
         is_closed = await self.r.closed_check(officer.unit_code, today)
-        parsed = parse_report(text, self.r.indicators, self.r.calendar, today, is_closed=is_closed)
+        # A line for a period the unit already filed is a correction of that version: it
+        # changes only the codes it names (the period is read again, exactly, by the parser).
+        target = requested_period(text, self.r.calendar, today)
+        target = target or self.r.calendar.default_for(today)
+        current = await self.r.reports.current_report(officer.unit_code, target.id)
+        parsed = parse_report(
+            text,
+            self.r.indicators,
+            self.r.calendar,
+            today,
+            is_closed=is_closed,
+            base=current.values if current else None,
+        )
         if isinstance(parsed, list):
             example = example_line(self.r.calendar, today)
             return [Reply(format_problems(parsed, example=example))]
@@ -182,14 +212,18 @@ class OfficerFlow:
     # --- the guided dialog ------------------------------------------------------------------
 
     async def start_guided(
-        self, ctx: Context, officer: Officer, period: Period, values: dict[str, int]
+        self, ctx: Context, officer: Officer, period: Period, values: dict[str, int] | None
     ) -> list[Reply]:
-        """Begin asking each indicator in turn."""
+        """Begin asking each indicator in turn (from the unit's current version, if any)."""
         today = ctx.now.date()
         is_closed = await self.r.closed_check(officer.unit_code, today)
         problem = period_problem(period, self.r.calendar, today, is_closed=is_closed)
         if problem is not None:
             return [Reply(problem.message())]
+        if values is None:
+            # Correcting: every step shows the saved value, and "skip" keeps it.
+            current = await self.r.reports.current_report(officer.unit_code, period.id)
+            values = dict(current.values) if current else {}
         state = {"mode": "guided", "step": 0, "values": values, "period": period.id,
                  "unit": officer.unit_code}  # fmt: skip
         return await self._ask(ctx, state)
@@ -216,7 +250,9 @@ class OfficerFlow:
             lines.append(_("Last period: {value}").format(value=previous))
         current = state["values"].get(ind.code)
         if current is not None:
-            lines.append(_("Now: {value} (skip keeps it)").format(value=current))
+            lines.append(
+                _("Now: {value} (skip keeps it, - clears it)").format(value=_number(current))
+            )
         if ctx.numbered:
             lines.append(_("Type a number (0 if none), or: bq = skip, ql = back, huy = cancel."))
             return [Reply("\n".join(lines))]
@@ -256,6 +292,9 @@ class OfficerFlow:
         if word in CANCEL_WORDS:
             return await self.cancel(ctx)
         code = self.r.indicators.codes[int(state["step"])]
+        if text.strip() in CLEAR_VALUES:
+            state["values"] = {k: v for k, v in state["values"].items() if k != code}
+            return await self._advance(ctx, state)
         value = self.r.indicators.parse_value(text, code)
         if isinstance(value, Problem):
             return await self._ask(ctx, state, value.message())
@@ -290,15 +329,21 @@ class OfficerFlow:
         lines = [
             period.label(ctx.lang) + " — " + unit_name(ctx.content, officer.unit_code, ctx.lang)
         ]
-        lines += self.summary_lines(values, ctx.lang)
+        current = await self.r.reports.current_report(officer.unit_code, period.id)
+        lines += self.summary_lines(values, ctx.lang, current.values if current else None)
         if self.r.calendar.status(period, ctx.now.date()) == "late":
             lines.append(_("⚠ Filed after the deadline: it will be marked late."))
-        current = await self.r.reports.current_report(officer.unit_code, period.id)
         if current is not None:
             lines.append(
                 _("This replaces version {version} filed at {at}.").format(
                     version=current.version, at=when(current.created_at, ctx.lang)
                 )
+            )
+            lines.append(
+                _(
+                    "Figures marked → change; the others are kept from version {version}. "
+                    "To clear one, write its code with a dash, e.g. {code}=-."
+                ).format(version=current.version, code=self.r.indicators.codes[0])
             )
         lines.append(_("Not saved yet: check the figures, then confirm."))
         rows = [[button(_("Confirm"), f"rep:ok:{nonce}"), button(_("Edit"), f"rep:edit:{nonce}"),
@@ -308,12 +353,21 @@ class OfficerFlow:
         lines.append(_("Or type ok to confirm."))
         return [Reply("\n".join(lines), buttons=rows)]
 
-    def summary_lines(self, values: dict[str, int], lang: str) -> list[str]:
-        """One line per indicator; those not given are shown as not filed."""
+    def summary_lines(
+        self, values: dict[str, int], lang: str, previous: dict[str, int] | None = None
+    ) -> list[str]:
+        """One line per indicator; those not given are shown as not filed.
+
+        With `previous` (the version a correction replaces), a changed figure reads
+        "old → new", so the officer sees exactly what confirming changes.
+        """
         out = []
         for ind in self.r.indicators:
             value = values.get(ind.code)
-            shown = f"{value:,}".replace(",", ".") if value is not None else _("not filed")
+            shown = _number(value) if value is not None else _("not filed")
+            if previous is not None and previous.get(ind.code) != value:
+                old = previous.get(ind.code)
+                shown = f"{_number(old) if old is not None else _('not filed')} → {shown}"
             out.append(f"• {ind.code} {ind.label.get(lang)}: {shown}")
         return out
 
@@ -395,7 +449,7 @@ class OfficerFlow:
                 today = ctx.now.date()
                 period = self.r.calendar.get(arg) if arg else None
                 return await self.start_guided(
-                    ctx, officer, period or self.r.calendar.default_for(today), {}
+                    ctx, officer, period or self.r.calendar.default_for(today), None
                 )
             word = "bq" if action == "skip" else "ql"
             return await self.dialog(ctx, word) or [
@@ -437,10 +491,56 @@ class OfficerFlow:
         return [Reply("\n".join(lines))]
 
 
+def _number(value: int) -> str:
+    """1.200: thousands grouped with dots, as officers write them."""
+    return f"{value:,}".replace(",", ".")
+
+
+def _display_name(ctx: Context) -> str | None:
+    """The name the platform shows for the sender, when the channel passes one."""
+    # getattr: `Incoming.display_name` is new, and this module must not depend on its order.
+    name = getattr(ctx.inc, "display_name", None)
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def invite_refusal(err: InviteError) -> str:
+    """Why an invite code was refused, in the current language."""
+    if err.reason == "throttled":
+        minutes = max(1, -(-int((err.wait or timedelta()).total_seconds()) // 60))
+        return _(
+            "Too many wrong invite codes. Wait {minutes} min, then send the code again "
+            "exactly as the department gave it."
+        ).format(minutes=minutes)
+    reasons = {
+        "unknown": _(
+            "This invite code does not exist. Check it, or ask the department for a new one."
+        ),
+        "used": _("This invite code has already been used. Ask the department for a new one."),
+        "expired": _("This invite code has expired. Ask the department for a new one."),
+        "revoked": _("This invite code was withdrawn by the department. Ask for a new one."),
+        "bound": _(
+            "This invite code was made for another account. Ask the department for your own."
+        ),
+        "blocked": _(
+            "This account was removed as a reporting officer, so it cannot register with an "
+            "ordinary invite. Ask the department to invite this account again."
+        ),
+    }
+    return reasons.get(err.reason, reasons["unknown"])
+
+
 def _concerns(problem: Problem, code: str) -> bool:
     """Whether a problem from `check` is about the indicator just answered."""
     params = problem.params
     return code in (params.get("code"), params.get("left"), params.get("right"))
 
 
-__all__ = ["OfficerFlow", "Reporting", "new_invite_code", "register"]
+__all__ = [
+    "OfficerFlow",
+    "Reporting",
+    "cancel_dialog",
+    "invite_refusal",
+    "new_invite_code",
+    "register",
+    "when",
+]

@@ -16,6 +16,11 @@ Grammar [contract]:
 - A dot (or several) at the very end of the message is ignored as sentence punctuation.
 - The period token must come right after the keyword (elsewhere it is reported, not guessed).
   Without it the report is for the period with the nearest deadline not yet passed.
+- The gaps the bot itself prints in a template (`…`, `...`, `?`, `_`) mean "not entered":
+  `BC N tt=2 nd=… nu=…` is a report of tt alone, so a reminder's line can be filled and sent.
+- `-` as a value (`tt=-`) clears the code: a correction then leaves it "not filed".
+- When the unit already has a version for the period, a line is a correction: it changes only
+  the codes it names (`base` of `parse_report`) and keeps every other value.
 
 A report is all or nothing: `parse_report` returns either a complete `ParsedReport` or every
 problem found, never a partial result.
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -68,6 +73,11 @@ _THREE_DIGITS_RE = re.compile(r"[0-9]{3}")
 # A year written after a bare kind with a space ("6T 2026"). Only 19xx/20xx: "6T 1200" is more
 # likely a number that lost its code than the year 1200.
 _SPACED_YEAR_RE = re.compile(r"(?:19|20)[0-9]{2}")
+#: Values that mean "not entered": the gaps of the bot's own template (NFKC turns "…" into
+#: "...") and what officers put in a form's blank.
+PLACEHOLDERS = frozenset({"...", "..", ".", "?", "??", "???", "_", "__", "___"})
+#: The value that clears a code in a correction (an en or em dash from a phone keyboard too).
+CLEAR_VALUES = frozenset({"-", "\u2013", "\u2014", "\u2212"})
 # First words that look like an attempt at a period token ("7T", "6T26", "T6", "2026-Q1"), so
 # the officer hears "not a report period" rather than "unknown code".
 _PERIOD_LIKE_RE = re.compile(
@@ -86,6 +96,8 @@ class ParsedReport:
     #: False when the line had no period token and `default_for(today)` was used: the bot
     #: should then name the period in its confirmation.
     period_given: bool
+    #: The codes the line set or cleared (a correction changes only these).
+    named: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +179,8 @@ def _scan(text: str, is_token: Callable[[str], bool], *, require_keyword: bool) 
     begin = match.end() if match else 0
     end = _TRAILING_DOTS_RE.search(folded, begin)
     stop = end.start() if end else len(folded)
+    if ".." in folded[stop:] and folded[begin:stop].rstrip().endswith(("=", ":")):
+        stop = len(folded)  # "nu=…" at the end: the dots are the gap, not a full stop
     tokens = _tokenize(norm[begin:stop], folded[begin:stop])
     i = _skip(tokens, 0, ("ws", "sep", "assign"))
     found = _period_at(tokens, i, is_token) if i < len(tokens) else None
@@ -214,6 +228,10 @@ def report_intent(
     return "none"
 
 
+def _is_gap_or_clear(value: str) -> bool:
+    return value.strip() in PLACEHOLDERS or value.strip() in CLEAR_VALUES
+
+
 def _is_default_token(token: str) -> bool:
     return _DEFAULT_TOKEN_RE.fullmatch(token) is not None
 
@@ -225,6 +243,7 @@ class _PairReader:
         self.indicators = indicators
         self.is_token = is_token
         self.values: dict[str, int] = {}
+        self.cleared: set[str] = set()
         self.problems: list[Problem] = []
         self.saw_code = False
         self._seen: set[str] = set()
@@ -275,7 +294,9 @@ class _PairReader:
             after = _skip(tokens, j + 1, ("ws",))
             if after < len(tokens) and tokens[after].kind == "assign":
                 nxt = None
-        if nxt is not None and (explicit or _VALUE_START_RE.match(nxt.folded)):
+        if nxt is not None and (
+            explicit or _VALUE_START_RE.match(nxt.folded) or _is_gap_or_clear(nxt.folded)
+        ):
             self._pair(code.raw, code.folded, nxt.raw)
             return j + 1
         self._pair(code.raw, code.folded, None)
@@ -297,6 +318,11 @@ class _PairReader:
         self._seen.add(ind.code)
         if value_raw is None:
             self.problems.append(Problem("missing_value", {"code": ind.code, "label": ind.label}))
+            return
+        if value_raw.strip() in PLACEHOLDERS:
+            return  # a gap of the template left empty: not entered
+        if value_raw.strip() in CLEAR_VALUES:
+            self.cleared.add(ind.code)
             return
         result = self.indicators.parse_value(value_raw, ind.code)
         if isinstance(result, Problem):
@@ -324,13 +350,16 @@ def parse_report(
     today: date,
     *,
     is_closed: Callable[[Period], bool] | None = None,
+    base: Mapping[str, int] | None = None,
 ) -> ParsedReport | list[Problem]:
     """Parse a report line into a complete report, or return every problem found in it.
 
     The keyword is optional here (the guided dialog may pass a bare `tt=3 nd=120`);
     `report_intent` decides whether a chat message is a report. `is_closed` says whether a
     period no longer accepts this unit's report; by default, when the calendar says locked
-    (pass a function that knows about admin unlocks to override).
+    (pass a function that knows about admin unlocks to override). `base` is the unit's
+    current version of that period: the line then changes only the codes it names, and the
+    checks (nu <= nd, ...) apply to the values as they will be saved.
     """
     scan = _scan(text, calendar.is_token, require_keyword=False)
     assert scan is not None
@@ -355,12 +384,16 @@ def parse_report(
     reader = _PairReader(indicators, calendar.is_token)
     reader.read(scan.tokens, start)
     problems.extend(reader.problems)
-    if not reader.saw_code:
+    named = frozenset(reader.values) | frozenset(reader.cleared)
+    if not reader.saw_code or (not named and not reader.problems):
         problems.append(Problem("no_values"))
-    problems.extend(indicators.check(reader.values))
+    values = {**(base or {}), **reader.values}
+    for code in reader.cleared:
+        values.pop(code, None)
+    problems.extend(indicators.check(values))
     if problems or period is None:
         return problems or [Problem("no_values")]
-    return ParsedReport(period=period, values=reader.values, period_given=period_given)
+    return ParsedReport(period=period, values=values, period_given=period_given, named=named)
 
 
 def period_problem(
