@@ -4,7 +4,7 @@ A broadcast is one `broadcasts` row plus one outbox row per recipient, created i
 transaction under a key, so running the same broadcast again queues nothing:
 - an admin broadcast's key is a hash of its audience, text and local day;
 - a campaign occurrence's key is `campaign:<id>:<date>`.
-Messages to subscribers are checked again when sent, so `/huy` takes effect at once.
+Messages to subscribers are checked again when sent, so `/ngungtin` takes effect at once.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class Recipient:
 
     address: str
     lang: str
-    only_subscribed: bool  # reached only because they opted in: /huy stops it
+    only_subscribed: bool  # reached only because they opted in: /ngungtin stops it
 
 
 @dataclass(frozen=True)
@@ -350,7 +350,7 @@ class Broadcasts:
                     o.unit_code in codes
                 ]  # fmt: skip
             for address in addresses:
-                found[address] = False  # a work message: not subject to /huy
+                found[address] = False  # a work message: not subject to /ngungtin
         languages = await self.outbox.languages(list(found))
         return [
             Recipient(address, languages.get(address, "vi"), only)
@@ -365,7 +365,7 @@ class Broadcasts:
         body = text.get(recipient.lang)
         if recipient.only_subscribed:
             with use_language(recipient.lang):
-                body += "\n\n" + _("— Type /huy to stop receiving campaign news.")
+                body += "\n\n" + _("— Type /ngungtin to stop receiving campaign news.")
         return Reply(body, track=False)
 
     def adhoc_key(self, audience: str, text: Localized, due_at: float) -> str:

@@ -1,6 +1,6 @@
 """CLI commands of the outbox: `reminders run` and `broadcast ...` (wired into `bot.cli`).
 
-    bdg-bot reminders run [--at ISO-DATETIME] [--dry-run] [--wait SECONDS]
+    bdg-bot reminders run [--at ISO-DATETIME] [--dry-run] [--force] [--wait SECONDS]
     bdg-bot broadcast --to AUDIENCE --text-file F [--text-file-en F] [--at ISO-DATETIME]
     bdg-bot broadcast status [ID]
 
@@ -17,11 +17,12 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.broadcast import MAX_TEXT, AudienceError, Broadcasts, BroadcastStatus, parse_audience
+from bot.cli_reporting import missing_database
 from bot.content import Localized
 from bot.core.app import Runtime, open_runtime
 from bot.core.delivery import ProactiveSender
@@ -29,6 +30,7 @@ from bot.outbox.ratelimit import limits_from_settings
 from bot.outbox.sender import OutboxSender
 from bot.outbox.store import OutboxStore
 from bot.reminders import Reminders
+from bot.reporting.periods import zone_label
 from bot.serve import open_senders
 from bot.settings import Settings
 
@@ -67,6 +69,12 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--dry-run", action="store_true", help="print the plan, queue and send nothing"
     )
     run.add_argument(
+        "--force",
+        action="store_true",
+        help="send even when --at is in the future (the real pass of that day then finds "
+        "them already sent)",
+    )
+    run.add_argument(
         "--wait",
         type=float,
         default=DEFAULT_WAIT_S,
@@ -101,6 +109,15 @@ def _parse_moment(value: str | None, settings: Settings, default_time: Any = Non
     if "T" not in value and " " not in value.strip() and default_time is not None:
         parsed = datetime.combine(date.fromisoformat(value[:10]), default_time)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=settings.tz)
+
+
+#: A moment this close to now is "now" (a script that computes --at a little ahead).
+FUTURE_SLACK = timedelta(minutes=1)
+
+
+def _stamp(at: datetime) -> str:
+    """'2026-11-28 09:00 UTC+7': a printed time always says its zone."""
+    return f"{at:%Y-%m-%d %H:%M} {zone_label(at)}"
 
 
 def _progress(done: int, total: int, extra: str, stream: TextIO, *, final: bool = False) -> None:
@@ -153,12 +170,21 @@ async def cmd_reminders(settings: Settings, args: argparse.Namespace) -> int:
     async with open_runtime(settings) as rt:
         reminders = Reminders.from_runtime(rt)
         at = _parse_moment(args.at, settings, reminders.calendar.reminders.time)
+        now = rt.clock.now()
+        if at > now + FUTURE_SLACK and not args.dry_run and not getattr(args, "force", False):
+            print(
+                f"--at {_stamp(at)} is in the future (now {_stamp(now)}): sending now would "
+                "send that day's reminders early, and the real pass would then skip them as "
+                "already sent. Use --dry-run to see the plan, or --force to send anyway.",
+                file=sys.stderr,
+            )
+            return 2
         result = await reminders.run(at, dry_run=args.dry_run)
         day = result.day.strftime("%d/%m/%Y")
         if not result.due:
             when = reminders.calendar.reminders.time.strftime("%H:%M")
             print(f"Reminders for {day} are due at {when} ({settings.timezone}); nothing is due "
-                  f"as of {at.strftime('%H:%M')}.")  # fmt: skip
+                  f"as of {_stamp(at)}.")  # fmt: skip
             return 0
         if not result.planned:
             if result.occasions:
@@ -217,8 +243,8 @@ def _read_text(path: Path, option: str) -> str:
 def status_text(s: BroadcastStatus, tz: Any) -> str:
     """One broadcast's line for `broadcast status`."""
     b = s.broadcast
-    created = datetime.fromtimestamp(b.created_at, tz).strftime("%Y-%m-%d %H:%M")
-    due = datetime.fromtimestamp(b.due_at, tz).strftime("%Y-%m-%d %H:%M")
+    created = _stamp(datetime.fromtimestamp(b.created_at, tz))
+    due = _stamp(datetime.fromtimestamp(b.due_at, tz))
     return (
         f"#{b.id:<4} created {created} by {b.created_by}, due {due}, to {b.audience}: "
         f"{b.recipients} recipients — {s.queued} queued, {s.count('sent')} sent, "
@@ -230,6 +256,9 @@ def status_text(s: BroadcastStatus, tz: Any) -> str:
 async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
     """Queue a broadcast and send it with a progress bar, or show broadcast status."""
     if args.action == "status":
+        if missing := missing_database(settings):
+            print(missing, file=sys.stderr)
+            return 1
         async with open_runtime(settings) as rt:
             service = Broadcasts.from_runtime(rt)
             if args.id is not None:
@@ -263,6 +292,13 @@ async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
             print(f"--to: {exc}", file=sys.stderr)
             return 2
         due = _parse_moment(args.at, settings) if args.at else None
+        if not await service.recipients(audience):
+            print(
+                f"--to {audience}: nobody is in this audience now, so nothing was queued "
+                "(no officer registered, or nobody opted in with /dangky).",
+                file=sys.stderr,
+            )
+            return 1
         broadcast, created = await service.create(
             audience=audience,
             text=Localized(vi=text_vi, en=text_en or text_vi),
@@ -275,7 +311,7 @@ async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
         else:
             print(f"Broadcast #{broadcast.id} queued for {broadcast.recipients} recipient(s).")
         if due is not None and due.timestamp() > time.time() + 1:
-            print(f"It is due at {due.isoformat(timespec='minutes')}; the running bot sends it.")
+            print(f"It is due at {_stamp(due)}; the running bot sends it.")
             return 0
         stream = sys.stderr
 

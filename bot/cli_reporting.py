@@ -1,5 +1,9 @@
 """Command-line tools for the department: officer invites, officers, and period exports.
 
+Commands that only read (export, officers list, invites list) never create a database: run
+where BOT_DB does not point to one, they say where they looked and exit 1. Every time they
+print carries its time zone.
+
 `bot.cli` adds these subcommands with `add_subcommands(sub)` and runs them from `COMMANDS`.
 Output is plain English for deployers and scripts: `invite` prints the code on its first line
 and the link on its second. An unknown unit, period or address prints one line on stderr and
@@ -13,11 +17,12 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from bot.core.admin import (
+    ADDRESS_RE,
     DEFAULT_INVITE_DAYS,
     EXPORT_FORMATS,
     MAX_INVITE_DAYS,
@@ -26,15 +31,28 @@ from bot.core.admin import (
     invite_link,
     issue_invite,
     load_status,
+    province_name,
     resolve_period,
     resolve_unit,
+    revoke_invite,
+    unlock_until,
 )
 from bot.core.app import open_runtime
 from bot.reporting.export import export_filename
+from bot.reporting.periods import zone_label
 from bot.settings import Settings
 from bot.storage.reports import ReportStore
 
-__all__ = ["COMMANDS", "add_subcommands", "cmd_export", "cmd_invite", "cmd_officers"]
+__all__ = [
+    "COMMANDS",
+    "add_subcommands",
+    "cmd_export",
+    "cmd_invite",
+    "cmd_invites",
+    "cmd_officers",
+    "local_time",
+    "missing_database",
+]
 
 #: Who the invites table records as the issuer of a command-line invite.
 CLI_ISSUER = "cli"
@@ -50,6 +68,18 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_INVITE_DAYS,
         help=f"days the code stays valid (default {DEFAULT_INVITE_DAYS})",
     )
+    invite.add_argument(
+        "--for",
+        dest="bound_to",
+        metavar="ADDRESS",
+        help="only this channel:user may use the code (to let a revoked officer back)",
+    )
+    invites = sub.add_parser("invites", help="invite codes: list them, or withdraw one")
+    invites_sub = invites.add_subparsers(dest="invites_command", required=True)
+    ilist = invites_sub.add_parser("list", help="code, unit, valid until, state")
+    ilist.add_argument("--all", action="store_true", help="also used, expired and withdrawn")
+    irevoke = invites_sub.add_parser("revoke", help="withdraw an unused invite code")
+    irevoke.add_argument("code")
     officers = sub.add_parser("officers", help="registered commune officers")
     officers_sub = officers.add_subparsers(dest="officers_command", required=True)
     listing = officers_sub.add_parser("list", help="unit, address, registered at, active")
@@ -57,7 +87,11 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke = officers_sub.add_parser("revoke", help="stop an officer filing reports")
     revoke.add_argument("address", help="channel:user, as `officers list` shows it")
     export = sub.add_parser("export", help="a period's reports, one row per unit")
-    export.add_argument("--period", required=True, help="period id, e.g. 2026-N")
+    export.add_argument(
+        "--period",
+        required=True,
+        help="period id, e.g. 2026-N, or a kind (6T: the one open now or closed last)",
+    )
     export.add_argument(
         "--format", choices=EXPORT_FORMATS, help="xlsx (default) or csv; else from --out"
     )
@@ -73,10 +107,31 @@ def _fail(message: str) -> int:
     return 1
 
 
+def missing_database(settings: Settings) -> str | None:
+    """Why a read-only command cannot run: no database where BOT_DB points (None: there is)."""
+    path = settings.db_path
+    if str(path) == ":memory:" or path.is_file():
+        return None
+    return (
+        f"no database at {path.absolute()} (BOT_DB={os.environ.get('BOT_DB', '')!r}, "
+        f"default data/bot.sqlite3 in the current folder): nothing was read or created. "
+        "Run the command from the bot's folder or set BOT_DB to the bot's database."
+    )
+
+
+def local_time(at: datetime, tz: tzinfo) -> str:
+    """'2026-11-28 09:00 UTC+7': a time for the command line, with its zone."""
+    local = at.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {zone_label(local)}"
+
+
 async def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     """Print a one-time invite code (first line) and its Telegram link (second line)."""
     if not 1 <= args.days <= MAX_INVITE_DAYS:
         return _fail(f"--days must be from 1 to {MAX_INVITE_DAYS}, got {args.days}")
+    bound = getattr(args, "bound_to", None)
+    if bound is not None and not ADDRESS_RE.fullmatch(bound):
+        return _fail(f"--for must be an address such as telegram:123, got '{bound}'")
     async with open_runtime(settings) as rt:
         try:
             unit = resolve_unit(rt.content.units, args.unit)
@@ -88,12 +143,47 @@ async def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
                 f"unknown unit '{err.raw}'{hint}; list the codes with: bdg-bot units list"
             )
         issued = await issue_invite(
-            rt.reporting, unit, days=args.days, by=CLI_ISSUER, now=rt.clock.now()
+            rt.reporting, unit, days=args.days, by=CLI_ISSUER, now=rt.clock.now(), bound_to=bound
         )
     print(issued.code)
     print(invite_link(settings.telegram_bot_username, issued.code))
-    until = issued.expires_at.strftime("%Y-%m-%d %H:%M")
-    print(f"{unit.code} ({unit.full_name('vi')}), one use, valid until {until}")
+    until = local_time(issued.expires_at, settings.tz)
+    only = f", only for {bound}" if bound else ""
+    print(f"{unit.code} ({unit.full_name('vi')}), one use{only}, valid until {until}")
+    return 0
+
+
+async def cmd_invites(settings: Settings, args: argparse.Namespace) -> int:
+    """List the invite codes, or withdraw one."""
+    if args.invites_command == "list" and (missing := missing_database(settings)):
+        return _fail(missing)
+    async with open_runtime(settings) as rt:
+        now = rt.clock.now()
+        if args.invites_command == "revoke":
+            outcome = await revoke_invite(rt.reporting, args.code, now)
+            if outcome.state == "unknown":
+                return _fail(f"no invite '{args.code}'; see: bdg-bot invites list")
+            if outcome.state == "used":
+                return _fail(
+                    f"invite {args.code} was already used by {outcome.used_by}; to stop that "
+                    f"officer: bdg-bot officers revoke {outcome.used_by}"
+                )
+            print(f"withdrawn {args.code}" if outcome.state == "revoked"
+                  else f"{args.code} was already withdrawn")  # fmt: skip
+            return 0
+        invites = await rt.reporting.reports.invites(include_closed=args.all, now=now)
+    if not invites:
+        print("no invite codes" + ("" if args.all else " waiting to be used (--all: every one)"))
+        return 0
+    print(f"{'code':<14} {'unit':<20} {'valid until':<22} state")
+    for inv in invites:
+        state = inv.state(now)
+        if state == "used":
+            state = f"used by {inv.used_by}"
+        if inv.bound_to:
+            state += f" (only {inv.bound_to})"
+        until = local_time(inv.expires_at, settings.tz)
+        print(f"{inv.code:<14} {inv.unit_code:<20} {until:<22} {state}")
     return 0
 
 
@@ -110,7 +200,7 @@ async def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
             unit = resolve_unit(rt.content.units, args.unit)
         except UnitError as err:
             return _fail(f"unknown unit '{err.raw}'; list the codes with: bdg-bot units list")
-        until = rt.clock.now().date() + timedelta(days=args.days)
+        until = unlock_until(period, rt.clock.now().date(), args.days)
         await reporting.reports.unlock(unit.code, period.id, until, CLI_ISSUER)
     print(f"{unit.code} may file {period.id} until {until:%Y-%m-%d} inclusive")
     return 0
@@ -118,22 +208,26 @@ async def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_officers(settings: Settings, args: argparse.Namespace) -> int:
     """List the officers, or revoke one."""
+    if args.officers_command == "list" and (missing := missing_database(settings)):
+        return _fail(missing)
     async with open_runtime(settings) as rt:
         reports = ReportStore(rt.store)
         if args.officers_command == "revoke":
             if not await reports.revoke_officer(args.address, rt.clock.now()):
                 return _fail(f"no active officer with address '{args.address}'")
-            print(f"revoked {args.address}")
+            print(f"revoked {args.address}; it cannot register again with an ordinary invite")
+            print(f"to let it back: bdg-bot invite --unit <code> --for {args.address}")
             return 0
         officers = await reports.officers(args.unit)
         tz = rt.clock.tz
     if not officers:
         print("no officers registered" + (f" for unit '{args.unit}'" if args.unit else ""))
         return 0
-    print(f"{'unit':<20} {'address':<28} {'registered at':<16} active")
+    print(f"{'unit':<20} {'address':<28} {'registered at':<22} {'active':<6} name")
     for o in officers:
-        at = o.registered_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        print(f"{o.unit_code:<20} {o.address:<28} {at:<16} {'yes' if o.active else 'no'}")
+        at = local_time(o.registered_at, tz)
+        active = "yes" if o.active else "no"
+        print(f"{o.unit_code:<20} {o.address:<28} {at:<22} {active:<6} {o.display_name or ''}")
     return 0
 
 
@@ -151,6 +245,8 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     if fmt is None:
         suffix = Path(args.out).suffix.lower().lstrip(".") if args.out else ""
         fmt = suffix if suffix in EXPORT_FORMATS else "xlsx"
+    if missing := missing_database(settings):
+        return _fail(missing)
     async with open_runtime(settings) as rt:
         reporting = rt.reporting
         period = resolve_period(reporting.calendar, args.period, rt.clock.now().date())
@@ -159,7 +255,9 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             return _fail(f"unknown period '{args.period}'; use an id such as {example}")
         status = await load_status(reporting, rt.content.units, period)
         tz = rt.clock.tz
-    document = await asyncio.to_thread(build_export, status, reporting, fmt, tz)
+        made_at = rt.clock.now()
+        province = province_name(rt.content.units)
+    document = await asyncio.to_thread(build_export, status, reporting, fmt, tz, made_at, province)
     path = Path(args.out) if args.out else Path(export_filename(period.id, fmt))
     try:
         await asyncio.to_thread(_write, path, document.content)
@@ -171,6 +269,7 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "invite": cmd_invite,
+    "invites": cmd_invites,
     "officers": cmd_officers,
     "export": cmd_export,
     "unlock": cmd_unlock,

@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.content import DEFAULT_CONTENT_DIR
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
+#: The default database; its folder `data/` is created on first use. Any other folder must
+#: exist already, so a mistyped BOT_DB is an error rather than a new, empty database.
+DEFAULT_DB = Path("data/bot.sqlite3")
 
 
 class SettingsError(ValueError):
@@ -68,7 +71,7 @@ class Settings:
     telegram_webhook_secret: Secret = field(default=Secret(""), repr=False)
     telegram_webhook_listen: tuple[str, int] = ("0.0.0.0", 8443)
     telegram_bot_username: str = ""
-    db_path: Path = Path("data/bot.sqlite3")
+    db_path: Path = DEFAULT_DB
     admins: frozenset[str] = frozenset()
     timezone: str = "Asia/Ho_Chi_Minh"
     content_dir: Path = DEFAULT_CONTENT_DIR
@@ -94,10 +97,22 @@ def _admins(value: str) -> frozenset[str]:
         channel, _, user = item.partition(":")
         if channel not in ("telegram", "zalo", "console") or not user:
             raise SettingsError(
-                f"BOT_ADMINS must be a comma list of telegram:<id> / zalo:<id>, got {item!r}"
+                "BOT_ADMINS must be a comma list of telegram:<id>, zalo:<id> or "
+                "console:<user> (the `bdg-bot console --user <user>` chat, e.g. console:admin), "
+                f"got {item!r}"
             )
         out.add(f"{channel}:{user}")
     return frozenset(out)
+
+
+def _db_path(value: str) -> Path:
+    path = Path(value) if value else DEFAULT_DB
+    if value == ":memory:" or path.parent == DEFAULT_DB.parent or path.parent.is_dir():
+        return path
+    raise SettingsError(
+        f"BOT_DB: the folder {str(path.parent.absolute())!r} does not exist "
+        f"(BOT_DB={value!r}); create it or correct BOT_DB"
+    )
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -181,7 +196,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "0.0.0.0:8443",
         ),
         telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
-        db_path=Path(env.get("BOT_DB", "").strip() or "data/bot.sqlite3"),
+        db_path=_db_path(env.get("BOT_DB", "").strip()),
         admins=_admins(env.get("BOT_ADMINS", "")),
         timezone=timezone,
         content_dir=content_dir,

@@ -12,6 +12,7 @@ import asyncio
 import difflib
 import functools
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -44,6 +45,7 @@ EXPORT_FORMATS = ("xlsx", "csv")
 _KIND_WORDS = ("thi-tran-", "phuong-", "xa-")
 
 __all__ = [
+    "ADDRESS_RE",
     "DEFAULT_INVITE_DAYS",
     "EXPORT_FORMATS",
     "MAX_INVITE_DAYS",
@@ -59,6 +61,8 @@ __all__ = [
     "register",
     "resolve_period",
     "resolve_unit",
+    "revoke_invite",
+    "unlock_until",
 ]
 
 
@@ -70,6 +74,8 @@ def register(engine: Engine, reporting: Reporting) -> None:
     engine.add_command(admin_only(admin.export), "xuat")
     engine.add_command(admin_only(admin.invite), "moi")
     engine.add_command(admin_only(admin.unlock), "mokhoa", "unlock")
+    engine.add_command(admin_only(admin.invites), "loimoi", "invites")
+    engine.add_command(admin_only(admin.revoke), "thuhoi", "revoke")
     engine.add_button("adm", admin_only(admin.button))
 
 
@@ -94,11 +100,19 @@ def admin_only(handler: Handler) -> Handler:
 
 
 def resolve_period(calendar: PeriodCalendar, raw: str, today: date) -> Period | None:
-    """A period from an id (`2026-N`) or a token (`N`, `6T2026`); the default when empty."""
+    """A period from an id (`2026-N`) or a token (`N`, `6T2026`); the default when empty.
+
+    A bare kind (`6T`) means the period of that kind open now, or the one that closed last:
+    the department looks back, and a period that has not opened has nothing to show.
+    """
     raw = raw.strip()
     if not raw:
         return calendar.default_for(today)
-    return calendar.get(raw) or calendar.parse_token(raw, today)
+    return calendar.get(raw) or calendar.latest(raw, today)
+
+
+#: A `channel:user` address as `officers list` prints it (for bound invites and revoking).
+ADDRESS_RE = re.compile(r"(telegram|zalo|console):[^\s:]+")
 
 
 class UnitError(Exception):
@@ -142,19 +156,30 @@ class IssuedInvite:
     code: str
     unit: Unit
     expires_at: datetime
+    bound_to: str | None = None
 
 
 async def issue_invite(
-    reporting: Reporting, unit: Unit, *, days: int, by: str, now: datetime
+    reporting: Reporting,
+    unit: Unit,
+    *,
+    days: int,
+    by: str,
+    now: datetime,
+    bound_to: str | None = None,
 ) -> IssuedInvite:
-    """Create and store a one-time invite for `unit`, valid `days` days."""
+    """Create and store a one-time invite for `unit`, valid `days` days.
+
+    `bound_to` makes it usable by that address only: the way to let a revoked officer
+    register again (an ordinary invite refuses a revoked address).
+    """
     if not 1 <= days <= MAX_INVITE_DAYS:
         raise ValueError(f"days must be 1..{MAX_INVITE_DAYS}")
     code = new_invite_code()
     expires_at = now + timedelta(days=days)
-    await reporting.reports.create_invite(code, unit.code, expires_at, by, now)
+    await reporting.reports.create_invite(code, unit.code, expires_at, by, now, bound_to=bound_to)
     logger.info("invite issued for %s by %s, valid %d days", unit.code, by, days)
-    return IssuedInvite(code, unit, expires_at)
+    return IssuedInvite(code, unit, expires_at, bound_to)
 
 
 def invite_link(bot_username: str, code: str) -> str:
@@ -169,11 +194,18 @@ async def load_status(
     """Read a period's first and latest versions and build its status."""
     current = await reporting.reports.current_reports(period.id)
     first = await reporting.reports.first_reports(period.id)
-    return period_status(period, units, current, first)
+    status = period_status(period, units, current, first)
+    status.officer_names.update(await reporting.reports.display_names())
+    return status
 
 
 def build_export(
-    status: PeriodStatus, reporting: Reporting, fmt: str, tz: tzinfo | None
+    status: PeriodStatus,
+    reporting: Reporting,
+    fmt: str,
+    tz: tzinfo | None,
+    made_at: datetime | None = None,
+    province: str = "",
 ) -> Document:
     """The file of a period in `fmt` (xlsx or csv), named as the CLI names it."""
     # Imported here: openpyxl costs start-up time every bot pays and few requests use.
@@ -182,11 +214,52 @@ def build_export(
     if fmt == "csv":
         content = export_csv(status, reporting.indicators)
     else:
-        content = export_xlsx(status, reporting.indicators, tz=tz)
+        content = export_xlsx(
+            status, reporting.indicators, tz=tz, made_at=made_at, province=province
+        )
     return Document(export_filename(status.period.id, fmt), content)
 
 
 # --- the chat commands ---------------------------------------------------------------------------
+
+
+MAX_LISTED = 30
+
+
+def unlock_until(period: Period, today: date, days: int) -> date:
+    """The last day a unit may file after an unlock of `days` days from `today`.
+
+    Never before the period's own end: unlocking a period that is still open must not
+    announce (or mean) less time than it already has.
+    """
+    return max(today + timedelta(days=days), period.late_until)
+
+
+def province_name(units: Mapping[str, Unit]) -> str:
+    """The name of the top of the hierarchy (the province), '' when there is none."""
+    top = [u for u in units.values() if not u.parent]
+    return top[0].full_name("vi") if len(top) == 1 else ""
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeOutcome:
+    """What `revoke_invite` did: revoked, already, used (by `used_by`) or unknown."""
+
+    state: str
+    used_by: str | None = None
+
+
+async def revoke_invite(reporting: Reporting, code: str, now: datetime) -> RevokeOutcome:
+    """Withdraw an unused invite code (a used one is left: revoke its officer instead)."""
+    found = await reporting.reports.revoke_invite(code.strip().lower(), now)
+    if found is None:
+        return RevokeOutcome("unknown")
+    if found.revoked_at is not None:
+        return RevokeOutcome("already")
+    if found.used_by is not None:
+        return RevokeOutcome("used", found.used_by)
+    logger.info("invite for %s withdrawn", found.unit_code)
+    return RevokeOutcome("revoked")
 
 
 class AdminCommands:
@@ -245,7 +318,15 @@ class AdminCommands:
             return [period]
         st = await load_status(self.r, ctx.content.units, period)
         # A province-wide workbook takes a moment to build: keep the event loop answering.
-        document = await asyncio.to_thread(build_export, st, self.r, fmt, ctx.engine.clock.tz)
+        document = await asyncio.to_thread(
+            build_export,
+            st,
+            self.r,
+            fmt,
+            ctx.engine.clock.tz,
+            ctx.now,
+            province_name(ctx.content.units),
+        )
         caption = _(
             "{period}: {reported} of {expected} units reported. Sheet 1: figures and totals; "
             "sheet 2: who filed, when, on time or late."
@@ -262,6 +343,10 @@ class AdminCommands:
         if len(words) >= 2 and words[-1].isdigit():
             days = int(words[-1])
             words = words[:-1]
+        # An address among the words binds the invite to that account (re-inviting a revoked
+        # officer on purpose).
+        bound = next((w for w in words if ADDRESS_RE.fullmatch(w)), None)
+        words = [w for w in words if w != bound]
         if not words:
             return [Reply(_("Write the unit code after the command, e.g. /moi {example} 14. "
                             "The codes: bdg-bot units list, or content/units.yaml.").format(
@@ -274,7 +359,9 @@ class AdminCommands:
             unit = resolve_unit(ctx.content.units, " ".join(words))
         except UnitError as err:
             return [Reply(self._unit_problem(err, ctx.lang))]
-        issued = await issue_invite(self.r, unit, days=days, by=ctx.address, now=ctx.now)
+        issued = await issue_invite(
+            self.r, unit, days=days, by=ctx.address, now=ctx.now, bound_to=bound
+        )
         link = invite_link(ctx.engine.bot_username, issued.code)
         text = _(
             "Invite for the officer of {unit}, valid until {until}, usable once:\n"
@@ -287,6 +374,8 @@ class AdminCommands:
             code=issued.code,
             link=link,
         )
+        if bound is not None:
+            text += "\n" + _("Only {address} can use it.").format(address=bound)
         return [Reply(text)]
 
     async def unlock(self, ctx: Context, args: str) -> list[Reply]:
@@ -299,8 +388,12 @@ class AdminCommands:
         usage = _("Write the unit and the period, e.g. /mokhoa {unit} {period} 7 (days).").format(
             unit=self._example_unit(ctx), period=self.r.calendar.default_for(ctx.now.date()).id
         )
-        if len(words) < 2 or not 1 <= days <= MAX_UNLOCK_DAYS:
+        if len(words) < 2:
             return [Reply(usage)]
+        if not 1 <= days <= MAX_UNLOCK_DAYS:
+            return [
+                Reply(_("The number of days must be from 1 to {max}.").format(max=MAX_UNLOCK_DAYS))
+            ]
         period = self._period(ctx, words[-1])
         if isinstance(period, Reply):
             return [period]
@@ -308,7 +401,7 @@ class AdminCommands:
             unit = resolve_unit(ctx.content.units, " ".join(words[:-1]))
         except UnitError as err:
             return [Reply(self._unit_problem(err, ctx.lang))]
-        until = ctx.now.date() + timedelta(days=days)
+        until = unlock_until(period, ctx.now.date(), days)
         await self.r.reports.unlock(unit.code, period.id, until, ctx.address)
         logger.info("period %s unlocked for %s by %s", period.id, unit.code, ctx.address)
         return [
@@ -320,6 +413,66 @@ class AdminCommands:
                 )
             )
         ]
+
+    async def invites(self, ctx: Context, args: str) -> list[Reply]:
+        """`/loimoi`: the invite codes that can still be used, and how to withdraw one."""
+        found = await self.r.reports.invites(now=ctx.now)
+        if not found:
+            return [Reply(_("No invite code is waiting to be used. /moi makes one."))]
+        lines = [_("Invite codes not used yet ({count}):").format(count=len(found))]
+        for inv in found[:MAX_LISTED]:
+            unit = ctx.content.units.get(inv.unit_code)
+            line = _("{code} · {unit} · valid until {until}").format(
+                code=inv.code,
+                unit=unit.full_name(ctx.lang) if unit else inv.unit_code,
+                until=when(inv.expires_at, ctx.lang),
+            )
+            if inv.bound_to:
+                line += " · " + _("only {address}").format(address=inv.bound_to)
+            lines.append("• " + line)
+        if len(found) > MAX_LISTED:
+            lines.append(_("…and {count} more: bdg-bot invites list").format(
+                count=len(found) - MAX_LISTED))  # fmt: skip
+        lines.append(_("To withdraw a code: /thuhoi <code>. To remove an officer: /thuhoi "
+                       "<address>, e.g. /thuhoi telegram:123."))  # fmt: skip
+        return [Reply("\n".join(lines))]
+
+    async def revoke(self, ctx: Context, args: str) -> list[Reply]:
+        """`/thuhoi CODE|ADDRESS`: withdraw an unused invite, or remove an officer."""
+        arg = args.strip()
+        if ADDRESS_RE.fullmatch(arg):
+            if not await self.r.reports.revoke_officer(arg, ctx.now):
+                return [Reply(_("No active officer has the address {address}.").format(
+                    address=arg))]  # fmt: skip
+            logger.info("officer %s revoked by %s", arg, ctx.address)
+            return [
+                Reply(
+                    _(
+                        "{address} can no longer file reports, nor register again with an "
+                        "ordinary invite. To let this account back: /moi <unit> {address}."
+                    ).format(address=arg)
+                )
+            ]
+        if not arg:
+            return [
+                Reply(
+                    _(
+                        "Write the invite code or the officer's address, e.g. /thuhoi "
+                        "cb-abc123xyz9 or /thuhoi telegram:123. /loimoi lists the codes."
+                    )
+                )
+            ]
+        outcome = await revoke_invite(self.r, arg, ctx.now)
+        texts = {
+            "revoked": _("Invite {code} is withdrawn: nobody can register with it."),
+            "unknown": _("There is no invite {code}. /loimoi lists the codes."),
+            "already": _("Invite {code} was already withdrawn."),
+            "used": _(
+                "Invite {code} was already used by {address}. To stop that officer: "
+                "/thuhoi {address}."
+            ),
+        }
+        return [Reply(texts[outcome.state].format(code=arg[:20], address=outcome.used_by))]
 
     def _example_unit(self, ctx: Context) -> str:
         units = ctx.content.reporting_units()

@@ -1,9 +1,11 @@
 """A period's reports as an Excel workbook or a CSV file, one row per reporting unit (pure).
 
-Sheet 1 "Số liệu": unit code, unit name, one column per indicator (latest version; an empty
-cell when not filed), a totals row. Sheet 2 "Tình trạng nộp": who filed, when, which version,
-on time or late (decided by the first version) or missing. Headers are in Vietnamese: the
-file goes into the department's official report.
+Each sheet starts with a title row (province, period, deadline, when the file was made, with
+the time zone), then the header row. Sheet 1 "Số liệu": unit code, unit name, one column per
+indicator (latest version; an empty cell when not filed), a totals row. Sheet 2 "Tình trạng
+nộp": who filed (the name given at registration and the address), when, which version, on
+time or late (decided by the first version) or missing. Headers are in Vietnamese: the file
+goes into the department's official report.
 
 The workbook is built with openpyxl in write-only mode: rows stream to the sheet as they are
 appended, and only the figures, times, headers and totals get a styled cell (shared font,
@@ -36,6 +38,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from bot.reporting.indicators import IndicatorSet
+from bot.reporting.periods import zone_label
 from bot.reporting.status import PeriodStatus, UnitState, totals
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ __all__ = [
     "export_csv",
     "export_filename",
     "export_xlsx",
+    "title_text",
 ]
 
 SHEET_DATA = "Số liệu"
@@ -66,11 +70,14 @@ STATUS_HEADERS = (
     "Mã đơn vị",
     "Tên đơn vị",
     "Cán bộ gửi",
+    "Tài khoản",
     "Thời điểm gửi",
     "Phiên bản",
     "Gửi lần đầu",
     "Tình trạng",
 )
+#: Rows above the header: the title row.
+TITLE_ROWS = 1
 TOTAL_LABEL = "Tổng cộng"
 
 
@@ -228,16 +235,19 @@ def _header_height(headers: Sequence[str], widths: Sequence[float]) -> float:
 def _layout(
     ws: WriteOnlyWorksheet, headers: Sequence[str], widths: Sequence[float], rows: int
 ) -> None:
-    """What a sheet needs before its first row: header row and name columns frozen, widths,
-    a filter over the header and `rows` - 1 rows, landscape A4 one page wide, the header
-    repeated on every printed page."""
+    """What a sheet needs before its first row: title and header rows and name columns
+    frozen, widths, a filter over the header and `rows` - 1 rows, landscape A4 one page
+    wide, the title and header repeated on every printed page."""
+    header = TITLE_ROWS + 1
     for index, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(index)].width = width
-    ws.row_dimensions[1].height = _header_height(headers, widths)
-    ws.freeze_panes = "C2"
-    ws.sheet_view.selection[-1].activeCell = ws.sheet_view.selection[-1].sqref = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(widths))}{max(rows, 1)}"
-    ws.print_title_rows = "1:1"
+    ws.row_dimensions[header].height = _header_height(headers, widths)
+    first = f"C{header + 1}"
+    ws.freeze_panes = first
+    ws.sheet_view.selection[-1].activeCell = ws.sheet_view.selection[-1].sqref = first
+    last = get_column_letter(len(widths))
+    ws.auto_filter.ref = f"A{header}:{last}{TITLE_ROWS + max(rows, 1)}"
+    ws.print_title_rows = f"1:{header}"
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.orientation = Worksheet.ORIENTATION_LANDSCAPE
@@ -247,7 +257,24 @@ def _layout(
                                   footer=0.3)  # fmt: skip
 
 
-def _data_sheet(wb: Workbook, status: PeriodStatus, indicators: IndicatorSet) -> None:
+def title_text(
+    status: PeriodStatus, made_at: datetime, tz: tzinfo | None, province: str = ""
+) -> str:
+    """'Tỉnh Lạng Sơn — Báo cáo năm 2026 (hạn 15/12/2026) — lập lúc 09:00 28/11/2026 (UTC+7)'."""
+    if tz is not None and made_at.tzinfo is not None:
+        made_at = made_at.astimezone(tz)
+    zone = zone_label(made_at)
+    made = f"{made_at:%H:%M %d/%m/%Y}" + (f" ({zone})" if zone else "")
+    parts = [province] if province else []
+    parts += [status.period.label("vi"), f"lập lúc {made}"]
+    return _NOT_XML.sub("", " — ".join(parts))
+
+
+def _title(ws: WriteOnlyWorksheet, text: str) -> None:
+    ws.append([_bold(ws, text)])
+
+
+def _data_sheet(wb: Workbook, status: PeriodStatus, indicators: IndicatorSet, title: str) -> None:
     ws = wb.create_sheet(SHEET_DATA)
     ws.sheet_view.tabSelected = True
     codes = indicators.codes
@@ -259,6 +286,7 @@ def _data_sheet(wb: Workbook, status: PeriodStatus, indicators: IndicatorSet) ->
         *(14.0 for _ in codes),
     ]
     _layout(ws, headers, widths, len(rows) + 1)  # the filter leaves out the totals row
+    _title(ws, title)
     ws.append(_header(ws, headers))
     for row in rows:
         ws.append([_text(ws, row.code), _text(ws, row.name),
@@ -275,25 +303,42 @@ def _data_sheet(wb: Workbook, status: PeriodStatus, indicators: IndicatorSet) ->
     )  # fmt: skip
 
 
-def _status_sheet(wb: Workbook, status: PeriodStatus, tz: tzinfo | None) -> None:
+def _status_headers(zone: str) -> tuple[str, ...]:
+    """The status sheet's headers; the time columns name their time zone."""
+    suffix = f" ({zone})" if zone else ""
+    return tuple(
+        h + suffix if h in ("Thời điểm gửi", "Gửi lần đầu") else h for h in STATUS_HEADERS
+    )
+
+
+def _status_sheet(
+    wb: Workbook, status: PeriodStatus, tz: tzinfo | None, title: str, zone: str
+) -> None:
     ws = wb.create_sheet(SHEET_STATUS)
+    names = status.officer_names
+    filed = [r.current for r in status.expected if r.current]
+    headers = _status_headers(zone)
     widths = [
         _width([r.unit.code for r in status.expected] + [STATUS_HEADERS[0]], 10, 30),
         _width([r.unit.full_name("vi") for r in status.expected], 16, 45),
-        _width([r.current.officer for r in status.expected if r.current] + ["Cán bộ"], 14, 32),
-        17.0,
+        _width([names.get(r.officer, "") for r in filed] + ["Cán bộ gửi"], 14, 32),
+        _width([r.officer for r in filed] + ["Tài khoản"], 14, 32),
+        19.0,
         10.0,
-        17.0,
+        19.0,
         14.0,
     ]
-    _layout(ws, STATUS_HEADERS, widths, len(status.expected) + 1)
-    ws.append(_header(ws, STATUS_HEADERS))
+    _layout(ws, headers, widths, len(status.expected) + 1)
+    _title(ws, title)
+    ws.append(_header(ws, headers))
     for row in status.expected:
         current, first = row.current, row.first or row.current
+        name = names.get(current.officer) if current else None
         ws.append(
             [
                 _text(ws, row.unit.code),
                 _text(ws, row.unit.full_name("vi")),
+                _text(ws, name) if name else None,
                 _text(ws, current.officer) if current else None,
                 _time(ws, current.created_at if current else None, tz),
                 current.version if current else None,
@@ -316,18 +361,29 @@ def _as_of(status: PeriodStatus) -> datetime:
 
 
 def export_xlsx(
-    status: PeriodStatus, indicators: IndicatorSet, *, tz: tzinfo | None = None
+    status: PeriodStatus,
+    indicators: IndicatorSet,
+    *,
+    tz: tzinfo | None = None,
+    made_at: datetime | None = None,
+    province: str = "",
 ) -> bytes:
     """The workbook (.xlsx) of a period: figures with totals, then who filed when.
 
     Times are shown in `tz` (the bot's time zone); without it, in each time's own offset.
+    The title row says when the file was made: `made_at` (the export's time), else the time
+    of the latest filing in it, so the same data and moment always give the same bytes.
     """
     wb = Workbook(write_only=True)
     wb.properties.title = _NOT_XML.sub("", status.period.label("vi"))
     wb.properties.creator = "bdg-bot"
     wb.properties.created = wb.properties.modified = _as_of(status)
-    _data_sheet(wb, status, indicators)
-    _status_sheet(wb, status, tz)
+    made = made_at or _as_of(status).replace(tzinfo=UTC)
+    if tz is not None:
+        made = made.astimezone(tz)
+    title = title_text(status, made, tz, province)
+    _data_sheet(wb, status, indicators, title)
+    _status_sheet(wb, status, tz, title, zone_label(made))
     out = io.BytesIO()
     # What Workbook.save does, with the archive above instead of a default one.
     with _Archive(out) as archive:
