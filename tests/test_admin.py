@@ -210,8 +210,9 @@ async def test_first_version_decides_on_time_through_the_officer_flow(
     document = replies[0].document
     assert document is not None
     wb = openpyxl.load_workbook(io.BytesIO(document.content))
-    status = {row[0]: row for row in wb[SHEET_STATUS].iter_rows(min_row=2, values_only=True)}
+    status = {row[0]: row for row in wb[SHEET_STATUS].iter_rows(min_row=3, values_only=True)}
     assert status["that-khe"][2:] == (
+        None,  # the test's Incoming carries no display name
         "telegram:555",
         datetime(2026, 12, 20, 9),
         2,
@@ -220,7 +221,7 @@ async def test_first_version_decides_on_time_through_the_officer_flow(
     )
     assert status["dong-kinh"][-1] == "Muộn"
     assert status["tam-thanh"][-1] == "Chưa báo cáo"
-    figures = {row[0]: row for row in wb[SHEET_DATA].iter_rows(min_row=2, values_only=True)}
+    figures = {row[0]: row for row in wb[SHEET_DATA].iter_rows(min_row=3, values_only=True)}
     assert figures["that-khe"][2:5] == (4, 130, 60)  # the latest figures
 
 
@@ -240,7 +241,7 @@ async def test_export_sends_the_workbook_or_csv(
     assert document.caption.startswith("Báo cáo năm 2026 (hạn 15/12/2026): 1")
     assert len(document.caption) < 1024  # Telegram's caption limit
     ws = openpyxl.load_workbook(io.BytesIO(document.content))[SHEET_DATA]
-    assert ws.max_row == 65 + 2
+    assert ws.max_row == 65 + 3  # title, header, units, totals
     csv_reply = await say(admin_engine, "/xuat csv N", user="9001", channel="telegram")
     csv_doc = csv_reply[0].document
     assert csv_doc is not None and csv_doc.filename == "bao-cao-2026-N.csv"

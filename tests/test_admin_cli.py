@@ -35,7 +35,7 @@ async def run(settings: Settings, *argv: str) -> int:
 
 
 def test_commands_match_the_parser() -> None:
-    assert set(COMMANDS) == {"invite", "officers", "export", "unlock"}
+    assert set(COMMANDS) == {"invite", "invites", "officers", "export", "unlock"}
     assert parse(["unlock", "--unit", "that-khe", "--period", "2026-6T"]).days == 7
     assert parse(["invite", "--unit", "that-khe"]).days == 14
     assert parse(["officers", "revoke", "telegram:1"]).address == "telegram:1"
@@ -100,14 +100,14 @@ async def test_officers_list_and_revoke(
         await reports.create_invite(f"cb-code{n}", unit, datetime(2027, 1, 1, tzinfo=TZ), "t", at)
         await reports.redeem_invite(f"cb-code{n}", f"zalo:{n}", at)
     assert await run(settings, "officers", "revoke", "zalo:0") == 0
-    assert capsys.readouterr().out.strip() == "revoked zalo:0"
+    assert capsys.readouterr().out.startswith("revoked zalo:0;")
     assert await run(settings, "officers", "list") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["unit", "address", "registered", "at", "active"]
+    assert lines[0].split() == ["unit", "address", "registered", "at", "active", "name"]
     rows = [line.split() for line in lines[1:]]
     assert rows == [
-        ["dong-kinh", "zalo:1", "2026-11-28", "09:00", "yes"],
-        ["that-khe", "zalo:0", "2026-11-28", "09:00", "no"],
+        ["dong-kinh", "zalo:1", "2026-11-28", "09:00", "UTC+7", "yes"],
+        ["that-khe", "zalo:0", "2026-11-28", "09:00", "UTC+7", "no"],
     ]
     assert await run(settings, "officers", "list", "--unit", "dong-kinh") == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
@@ -158,7 +158,7 @@ async def test_export_csv_to_a_chosen_file(
 
 
 async def test_export_to_an_unwritable_place_fails_cleanly(
-    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    settings: Settings, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing_dir = tmp_path / "no" / "such" / "x.xlsx"
     assert await run(settings, "export", "--period", "2026-N", "--out", str(missing_dir)) == 1

@@ -65,7 +65,8 @@ def test_figures_sheet_one_row_per_unit_with_totals() -> None:
     wb = workbook(export_xlsx(sample(), IND, tz=TZ))
     assert wb.sheetnames == [SHEET_DATA, SHEET_STATUS]
     ws = wb[SHEET_DATA]
-    rows = list(ws.iter_rows(values_only=True))
+    title, *rows = list(ws.iter_rows(values_only=True))
+    assert title[0].startswith("Báo cáo năm 2026 (hạn 15/12/2026) — lập lúc ")
     header = rows[0]
     assert header[:3] == ("Mã đơn vị", "Tên đơn vị", "Buổi truyền thông (tt)")
     assert header[2:] == tuple(f"{i.label.vi} ({i.code})" for i in IND)
@@ -83,53 +84,58 @@ def test_figures_sheet_one_row_per_unit_with_totals() -> None:
     assert rows[-1][1] == "Tổng cộng"
     assert total["tt"] == 6 and total["nd"] == 1620 and total["nu"] == 70
     assert total["sp"] is None  # nobody gave it
-    assert ws.freeze_panes == "C2"
+    assert ws.freeze_panes == "C3"
     assert ws.sheet_view.tabSelected
-    assert ws.auto_filter.ref == "A1:M4"  # the units, not the totals row
-    assert ws.print_title_rows == "$1:$1"
+    assert ws.auto_filter.ref == "A2:M5"  # the units, not the totals row
+    assert ws.print_title_rows == "$1:$2"
     assert ws.column_dimensions["A"].width >= 10
     assert ws.column_dimensions["B"].width >= len("Phường Đông Kinh")
     assert ws.column_dimensions["C"].width == 14
-    assert ws.row_dimensions[1].height > 15  # room for the wrapped labels
-    assert ws.cell(1, 1).font.b and ws.cell(1, 3).alignment.wrap_text
-    assert not ws.cell(2, 1).font.b
-    assert ws.cell(2, 3).number_format == "#,##0"
-    assert ws.cell(2, 3).data_type == "n" and ws.cell(2, 1).data_type == "s"
-    assert ws.cell(5, 2).font.b and ws.cell(5, 3).font.b  # the totals row
-    assert ws.cell(5, 3).number_format == "#,##0"
-    assert ws.cell(5, 1).value is None
+    assert ws.row_dimensions[2].height > 15  # room for the wrapped labels
+    assert ws.cell(1, 1).font.b  # the title
+    assert ws.cell(2, 1).font.b and ws.cell(2, 3).alignment.wrap_text
+    assert not ws.cell(3, 1).font.b
+    assert ws.cell(3, 3).number_format == "#,##0"
+    assert ws.cell(3, 3).data_type == "n" and ws.cell(3, 1).data_type == "s"
+    assert ws.cell(6, 2).font.b and ws.cell(6, 3).font.b  # the totals row
+    assert ws.cell(6, 3).number_format == "#,##0"
+    assert ws.cell(6, 1).value is None
 
 
 def test_status_sheet_uses_the_first_version_and_local_time() -> None:
-    ws = workbook(export_xlsx(sample(), IND, tz=TZ))[SHEET_STATUS]
-    rows = list(ws.iter_rows(values_only=True))
+    st = sample()
+    st.officer_names["zalo:77"] = "Nguyễn Thị Mai"
+    ws = workbook(export_xlsx(st, IND, tz=TZ))[SHEET_STATUS]
+    title, *rows = list(ws.iter_rows(values_only=True))
+    assert title[0].startswith("Báo cáo năm 2026")
     assert rows[0] == (
-        "Mã đơn vị", "Tên đơn vị", "Cán bộ gửi", "Thời điểm gửi", "Phiên bản", "Gửi lần đầu",
-        "Tình trạng",
+        "Mã đơn vị", "Tên đơn vị", "Cán bộ gửi", "Tài khoản", "Thời điểm gửi (UTC+7)",
+        "Phiên bản", "Gửi lần đầu (UTC+7)", "Tình trạng",
     )  # fmt: skip
     that_khe, dong_kinh, binh_gia = rows[1:]
     # 02:00 UTC is 09:00 in Hà Nội; Excel has no zones, so the local time is written.
-    assert that_khe == ("that-khe", "Xã Thất Khê", "telegram:2", datetime(2026, 12, 16, 9, 0),
-                        2, datetime(2026, 12, 10, 8, 30), "Đúng hạn")  # fmt: skip
-    assert dong_kinh[-1] == "Muộn" and dong_kinh[2] == "zalo:77"
-    assert binh_gia == ("binh-gia", "Xã Bình Gia", None, None, None,
+    assert that_khe == ("that-khe", "Xã Thất Khê", None, "telegram:2",
+                        datetime(2026, 12, 16, 9, 0), 2, datetime(2026, 12, 10, 8, 30),
+                        "Đúng hạn")  # fmt: skip
+    assert dong_kinh[-1] == "Muộn" and dong_kinh[2:4] == ("Nguyễn Thị Mai", "zalo:77")
+    assert binh_gia == ("binh-gia", "Xã Bình Gia", None, None, None, None,
                         None, "Chưa báo cáo")  # fmt: skip
-    assert ws.freeze_panes == "C2"
+    assert ws.freeze_panes == "C3"
     assert not ws.sheet_view.tabSelected  # the figures sheet opens first
-    assert ws.auto_filter.ref == "A1:G4"
-    assert ws.print_title_rows == "$1:$1"
-    assert ws.cell(1, 1).font.b
-    assert ws.cell(2, 4).number_format == "dd/mm/yyyy hh:mm"
-    assert ws.cell(2, 6).number_format == "dd/mm/yyyy hh:mm"
-    assert ws.cell(2, 4).is_date and isinstance(ws.cell(2, 5).value, int)
+    assert ws.auto_filter.ref == "A2:H5"
+    assert ws.print_title_rows == "$1:$2"
+    assert ws.cell(2, 1).font.b
+    assert ws.cell(3, 5).number_format == "dd/mm/yyyy hh:mm"
+    assert ws.cell(3, 7).number_format == "dd/mm/yyyy hh:mm"
+    assert ws.cell(3, 5).is_date and isinstance(ws.cell(3, 6).value, int)
     assert ws.column_dimensions["B"].width >= len("Phường Đông Kinh")
-    assert ws.column_dimensions["D"].width == 17
+    assert ws.column_dimensions["E"].width == 19
 
 
 def test_status_times_keep_their_own_offset_without_a_zone() -> None:
     ws = workbook(export_xlsx(sample(), IND))[SHEET_STATUS]
-    assert ws.cell(2, 4).value == datetime(2026, 12, 16, 2, 0)  # the UTC time as given
-    assert ws.cell(2, 6).value == datetime(2026, 12, 10, 8, 30)
+    assert ws.cell(3, 5).value == datetime(2026, 12, 16, 2, 0)  # the UTC time as given
+    assert ws.cell(3, 7).value == datetime(2026, 12, 10, 8, 30)
 
 
 def test_both_sheets_print_landscape_one_page_wide() -> None:
@@ -164,15 +170,15 @@ def test_text_that_xml_cannot_carry_is_dropped_not_fatal() -> None:
            "x": Unit("x", "A & B <c> \x01 ' \"q\"", "xa", "tinh")}  # fmt: skip
     data = export_xlsx(period_status(PERIOD, odd, {}, {}), IND)
     ws = workbook(data)[SHEET_DATA]
-    assert ws.cell(2, 2).value == 'Xã A & B <c>  \' "q"'
+    assert ws.cell(3, 2).value == 'Xã A & B <c>  \' "q"'
 
 
 def test_text_that_looks_like_a_formula_stays_text() -> None:
     odd = {"tinh": Unit("tinh", "T", "tinh"), "=1+1": Unit("=1+1", "X", "xa", "tinh"),
            "#N/A": Unit("#N/A", "Y", "xa", "tinh")}  # fmt: skip
     ws = workbook(export_xlsx(period_status(PERIOD, odd, {}, {}), IND))[SHEET_DATA]
-    assert (ws.cell(2, 1).value, ws.cell(2, 1).data_type) == ("=1+1", "s")
-    assert (ws.cell(3, 1).value, ws.cell(3, 1).data_type) == ("#N/A", "s")
+    assert (ws.cell(3, 1).value, ws.cell(3, 1).data_type) == ("=1+1", "s")
+    assert (ws.cell(4, 1).value, ws.cell(4, 1).data_type) == ("#N/A", "s")
 
 
 def test_csv_has_a_bom_and_exactly_the_contract_columns() -> None:
@@ -186,6 +192,16 @@ def test_csv_has_a_bom_and_exactly_the_contract_columns() -> None:
     assert (that_khe["tt"], that_khe["nd"], that_khe["sp"]) == ("4", "120", "")
     assert rows[3] == ["binh-gia", "Xã Bình Gia", *([""] * len(IND))]
     assert data.count(b"\r\n") == 4
+
+
+def test_title_row_names_province_period_deadline_and_when_made() -> None:
+    made = datetime(2026, 12, 21, 1, 30, tzinfo=UTC)
+    ws = workbook(export_xlsx(sample(), IND, tz=TZ, made_at=made, province="Tỉnh Lạng Sơn"))[
+        SHEET_DATA
+    ]
+    assert ws.cell(1, 1).value == (
+        "Tỉnh Lạng Sơn — Báo cáo năm 2026 (hạn 15/12/2026) — lập lúc 08:30 21/12/2026 (UTC+7)"
+    )
 
 
 def test_filenames() -> None:
@@ -209,9 +225,9 @@ def test_ten_thousand_units_round_trip() -> None:
     st = period_status(PERIOD, many, current, current)
     wb = openpyxl.load_workbook(io.BytesIO(export_xlsx(st, IND, tz=TZ)), read_only=True)
     rows = list(wb[SHEET_DATA].iter_rows(values_only=True))
-    assert len(rows) == 10_002
+    assert len(rows) == 10_003
     assert rows[-1][2] == sum(i % 7 for i in range(0, 10_000, 2))
-    states = [r[-1] for r in wb[SHEET_STATUS].iter_rows(min_row=2, values_only=True)]
+    states = [r[-1] for r in wb[SHEET_STATUS].iter_rows(min_row=3, values_only=True)]
     assert states.count("Chưa báo cáo") == 5_000
     assert states.count("Muộn") == len(range(0, 10_000, 6))
     assert len(export_csv(st, IND).decode("utf-8-sig").splitlines()) == 10_001
