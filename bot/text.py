@@ -67,6 +67,23 @@ SHORTHAND: dict[str, str] = {
 
 _SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+# Characters that show nothing but would split a word once punctuation becomes spaces:
+# variation selectors, the combining grapheme joiner, Hangul and Khmer fillers. Format
+# characters (Unicode category Cf: zero-width space / joiner / non-joiner, soft hyphen, word
+# joiner, BOM, direction marks) are dropped by category in `clean`.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef]"
+)
+
+
+def clean(text: str) -> str:
+    """Fold compatibility forms (NFKC: fullwidth letters) and drop invisible characters."""
+    if text.isascii():  # the common case: nothing to fold
+        return text
+    visible = _INVISIBLE.sub("", text)
+    visible = "".join(ch for ch in visible if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", visible)
 
 
 def fold(text: str) -> str:
@@ -77,8 +94,10 @@ def fold(text: str) -> str:
 
 
 def normalize(text: str, *, expand: bool = True) -> str:
-    """Fold diacritics, drop punctuation and control characters, expand chat shorthand."""
-    folded = fold(unicodedata.normalize("NFC", text))
+    """Clean, fold diacritics, drop punctuation and control characters, expand shorthand."""
+    # Invisible characters go first, so "đá\u200bnh" ("đá" + zero-width space + "nh") stays
+    # one word instead of becoming "da nh".
+    folded = fold(clean(text))
     words = _NON_WORD.sub(" ", folded).replace("_", " ")
     tokens = _SPACE.sub(" ", words).strip().split(" ")
     if expand:

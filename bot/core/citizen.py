@@ -3,29 +3,30 @@ the emergency response, language, opt-in to campaign news, and erasing the conve
 
 from __future__ import annotations
 
+import re
+
 from bot.content import Content, Hotline, Topic
 from bot.core.engine import DELETING_CHANNELS, Context, Engine, button
 from bot.core.invites import INVITE_RE
-from bot.core.matcher import SUGGEST_THRESHOLD
-from bot.core.places import Nearby, distance_km, map_link, nearest
+from bot.core.matcher import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
+from bot.core.officer import cancel_dialog
+from bot.core.place_chat import place_prompt
 from bot.core.safety import Assessment
+from bot.core.safety_reply import safety_replies
 from bot.core.types import Button, Reply
 from bot.i18n import LANGUAGES, N_, _, set_language
 from bot.text import fold
 
-UNITS_PER_PAGE = 10
-#: After the safety reply, an FAQ answer follows only for a question this clearly on a topic.
-EMERGENCY_FOLLOW_UP_SCORE = 85.0
-PLACES_SHOWN = 3
-
-SERVICE_LABELS = {
-    "shelter": N_("temporary shelter"),
-    "medical": N_("medical care"),
-    "counseling": N_("counselling"),
-    "legal": N_("legal advice"),
-    "referral": N_("referral to other services"),
-    "essentials": N_("essential needs"),
-}
+#: After the safety reply, an FAQ answer follows only for a question this clearly on a topic
+#: (the matcher's own answering threshold, chosen by cross-validation).
+EMERGENCY_FOLLOW_UP_SCORE = ANSWER_THRESHOLD
+#: Folded words that make a disclosure also a question ("..., em phải làm sao").
+ASKING = re.compile(
+    r"\?|\b(?:lam sao|lam gi|the nao|ntn|o dau|bao ai|goi ai|tim ai|giup|co nen|nen khong|"
+    r"duoc khong|co duoc|what|how|where|who|should|can i|help me|is it)\b"
+)
+#: Words that make a greeting a thanks (folded).
+THANKS_WORDS = frozenset({"thanks", "thank", "thx", "tks", "camon", "cmon", "ty"})
 
 # The menu of /start: label, button data. Topic ids are content contracts.
 MENU = (
@@ -47,14 +48,11 @@ def register(engine: Engine) -> None:
     engine.add_command(language, "ngonngu", "lang", "language")
     engine.add_command(erase, "xoa", "delete")
     engine.add_command(subscribe, "dangky", "subscribe")
-    engine.add_command(unsubscribe, "huy", "unsubscribe")
-    engine.add_command(places_command, "diachi", "places")
+    engine.add_command(unsubscribe, "ngungtin", "stopnews", "huy", "unsubscribe")
     engine.add_button("faq", faq_button)
     engine.add_button("menu", menu)
     engine.add_button("hot", hotlines)
     engine.add_button("lang", language_button)
-    engine.add_button("place", place_button)
-    engine.on_location = location
     engine.on_emergency = emergency
     engine.fallback = answer_question
     engine.stale_button = stale_button
@@ -100,10 +98,20 @@ def emergency_line(content: Content) -> str:
 
 def topic_reply(ctx: Context, topic: Topic) -> list[Reply]:
     """The answer to one topic: short text, its source, related topics as buttons."""
+    # What `ask --json` reports as the topic: the one whose answer the reply contains.
+    ctx.extra["answer_topic"] = topic.id
     lang = ctx.lang
-    text = f"{topic.title.get(lang)}\n\n{topic.answer.get(lang)}\n\n" + _(
-        "Source: {source}"
-    ).format(source=topic.source)
+    answer = topic.answer.get(lang)
+    if topic.id == "action_month":
+        # A year's theme is claimed only in that year (ctx.now is in the bot's time zone).
+        theme = ctx.content.action_month_theme(ctx.now.year)
+        if theme is not None:
+            answer += "\n" + _('The {year} theme: "{theme}"').format(
+                year=ctx.now.year, theme=theme.get(lang)
+            )
+    text = f"{topic.title.get(lang)}\n\n{answer}\n\n" + _("Source: {source}").format(
+        source=topic.source
+    )
     related = [
         button(ctx.content.topics[r].title.get(lang), f"faq:{r}")
         for r in topic.related
@@ -128,56 +136,6 @@ def hotline_list(content: Content, lang: str) -> str:
     return "\n".join(lines)
 
 
-def place_prompt(ctx: Context) -> Reply:
-    """Ask for a location or a commune."""
-    if ctx.inc.channel == "telegram":
-        how = _("Tap “Send my location”, or choose your commune or ward.")
-    elif ctx.inc.channel == "zalo":
-        how = _(
-            "Send your location (the + button, then Location), or choose your commune or ward."
-        )
-    else:
-        how = _("Type: location <latitude> <longitude>, or choose your commune or ward.")
-    return Reply(
-        _("To find the trusted addresses (safe places) nearest to you:") + "\n" + how,
-        buttons=[
-            [Button(_("📍 Send my location"), "place:location", kind="location")],
-            [button(_("Choose commune / ward"), "place:units:0")],
-        ],
-    )
-
-
-def places_text(ctx: Context, found: list[Nearby], heading: str) -> str:
-    """Describe a few places: distance, address, phone, hours, services, map link."""
-    lang = ctx.lang
-    lines = [heading]
-    for i, item in enumerate(found, 1):
-        p = item.place
-        lines.append("")
-        lines.append(f"{i}. {p.name.get(lang)} — {item.km:.1f} km")
-        lines.append(f"   {p.address.get(lang)}")
-        if p.phone:
-            lines.append("   ☎ " + p.phone)
-        else:
-            lines.append("   ☎ " + _("No phone listed: in an emergency call 113 (children: 111)."))
-        hours = p.hours.get(lang) if p.hours else _("ask the commune People's Committee")
-        lines.append("   " + _("Hours: {hours}").format(hours=hours))
-        if p.services:
-            services = ", ".join(_(SERVICE_LABELS[s]) for s in p.services)
-            lines.append("   " + _("Services: {services}").format(services=services))
-        lines.append("   " + _("Map: {link}").format(link=map_link(p.lat, p.lon)))
-    if ctx.content.places_sample:
-        lines.append("")
-        lines.append(
-            _(
-                "⚠ This list is illustrative sample data, not yet the official list. "
-                "Please confirm with your commune People's Committee before you go."
-            )
-        )
-    lines.append(emergency_line(ctx.content))
-    return "\n".join(lines)
-
-
 # --- commands ------------------------------------------------------------------------------
 
 
@@ -193,11 +151,23 @@ async def start(ctx: Context, args: str) -> list[Reply]:
         _("Hello! I answer questions about gender equality and domestic and gender-based violence")
         + (_(" in {province}").format(province=province) if province else "")
         + ".",
-        _("• Nothing you type is stored. Type /xoa at any time to erase this chat."),
+        "• " + erase_hint(ctx),
         "• " + emergency_line(ctx.content),
         _("Ask in your own words, with or without accents, or choose a topic:"),
     ]
     return [Reply("\n".join(lines), buttons=menu_buttons())]
+
+
+def erase_hint(ctx: Context) -> str:
+    """What /xoa does on this channel, said accurately (Zalo can't delete messages)."""
+    if ctx.inc.channel in DELETING_CHANNELS:
+        return _("Nothing you type is stored. Type /xoa at any time to erase this chat.")
+    if ctx.inc.channel == "zalo":
+        return _(
+            "Nothing you type is stored. Type /xoa to erase what the bot keeps about you; "
+            "to remove the messages from your phone, delete this chat in Zalo."
+        )
+    return _("Nothing you type is stored. Type /xoa to erase what the bot keeps about you.")
 
 
 async def menu(ctx: Context, args: str) -> list[Reply]:
@@ -260,23 +230,19 @@ async def subscribe(ctx: Context, args: str) -> list[Reply]:
         Reply(
             _(
                 "You will receive the programme's campaign news (a few messages a year). "
-                "Type /huy to stop at any time."
+                "Type /ngungtin to stop at any time."
             )
         )
     ]
 
 
 async def unsubscribe(ctx: Context, args: str) -> list[Reply]:
-    """Opt out of campaign news, at once."""
+    """Opt out of campaign news, at once (`/huy` inside a dialog cancels the dialog instead)."""
+    if (cancelled := await cancel_dialog(ctx)) is not None:
+        return cancelled
     await ctx.store.set_subscribed(ctx.address, False, ctx.now)
     ctx.topic = "_unsubscribe"
     return [Reply(_("You will not receive campaign news any more. Type /dangky to opt in again."))]
-
-
-async def places_command(ctx: Context, args: str) -> list[Reply]:
-    """Start the nearest-place flow."""
-    ctx.topic = "_places"
-    return [place_prompt(ctx)]
 
 
 # --- buttons -------------------------------------------------------------------------------
@@ -298,145 +264,46 @@ async def stale_button(ctx: Context, data: str) -> list[Reply]:
     ]
 
 
-async def place_button(ctx: Context, rest: str) -> list[Reply]:
-    """`place:start`, `place:location`, `place:units:<page>`, `place:unit:<code>`."""
-    action, _sep, arg = rest.partition(":")
-    ctx.topic = "_places"
-    if action == "start":
-        return [place_prompt(ctx)]
-    if action == "location":
-        # Only reached where the platform could not ask for the location itself.
-        return [place_prompt(ctx)]
-    if action == "units":
-        return [unit_picker(ctx, int(arg) if arg.isdigit() else 0)]
-    if action == "unit" and arg in ctx.content.units:
-        return [unit_places(ctx, arg)]
-    return await stale_button(ctx, rest)
-
-
-def unit_picker(ctx: Context, page: int) -> Reply:
-    """A page of communes and wards to choose from."""
-    units = sorted(ctx.content.reporting_units(), key=lambda u: fold(u.name))
-    pages = max(1, -(-len(units) // UNITS_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
-    chunk = units[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
-    rows = [[button(u.full_name(ctx.lang), f"place:unit:{u.code}")] for u in chunk]
-    nav = []
-    if page > 0:
-        nav.append(button(_("◀ Previous"), f"place:units:{page - 1}"))
-    if page + 1 < pages:
-        nav.append(button(_("Next ▶"), f"place:units:{page + 1}"))
-    if nav:
-        rows.append(nav)
-    text = _("Choose your commune or ward (page {page}/{pages}):").format(
-        page=page + 1, pages=pages
-    )
-    return Reply(text, buttons=rows)
-
-
-def unit_places(ctx: Context, code: str) -> Reply:
-    """The places of a commune, or the nearest ones to its centre when it has none."""
-    unit = ctx.content.units[code]
-    name = unit.full_name(ctx.lang)
-    own = [p for p in ctx.content.places if p.unit == code]
-    if own:
-        origin = (unit.lat, unit.lon) if unit.lat is not None and unit.lon is not None else None
-        found = [
-            Nearby(p, distance_km(origin[0], origin[1], p.lat, p.lon) if origin else 0.0)
-            for p in own
-        ][:PLACES_SHOWN]
-        heading = _("Trusted addresses in {unit}:").format(unit=name)
-    elif unit.lat is not None and unit.lon is not None:
-        found = nearest(ctx.content.places, unit.lat, unit.lon, PLACES_SHOWN)
-        heading = _("No trusted address is listed in {unit} yet. The nearest ones:").format(
-            unit=name
-        )
-    else:
-        found = []
-        heading = _("No trusted address is listed in {unit} yet.").format(unit=name)
-    return Reply(places_text(ctx, found, heading), buttons=[[button(_("Main menu"), "menu")]])
-
-
-async def location(ctx: Context) -> list[Reply]:
-    """The nearest trusted addresses to a shared location."""
-    ctx.topic = "_places"
-    loc = ctx.inc.location
-    assert loc is not None  # the engine only calls this for locations
-    found = nearest(ctx.content.places, loc.lat, loc.lon, PLACES_SHOWN)
-    if not found:
-        return [Reply(_("No trusted address is listed yet.") + "\n" + emergency_line(ctx.content))]
-    heading = _("The trusted addresses nearest to you:")
-    return [Reply(places_text(ctx, found, heading), buttons=[[button(_("Main menu"), "menu")]])]
-
-
 # --- safety and free text --------------------------------------------------------------------
 
 
 async def emergency(ctx: Context, found: Assessment, text: str) -> list[Reply]:
     """The first reply to someone in danger: numbers, one line of advice, a safe place."""
-    content = ctx.content
-    police = _tagged(content, "emergency")
-    lines = [
-        _("🚨 If you are in danger now, call {number} (police).").format(
-            number=police.number if police else "113"
-        )
-    ]
-    child = _tagged(content, "child")
-    injury = _tagged(content, "injury")
-    if found.child and child:
-        lines.append(
-            _("A child at risk: call {number} (child protection, free, 24/7).").format(
-                number=child.number
-            )
-        )
-    if (found.injury or found.self_harm) and injury:
-        lines.append(
-            _("Someone hurt: call {number} (medical emergency).").format(number=injury.number)
-        )
-    if found.self_harm:
-        lines.append(
-            _(
-                "If you are thinking of harming yourself: you are not alone. Please call now "
-                "and stay with someone you trust."
-            )
-        )
-    if found.trafficking:
-        lines.append(
-            _(
-                "Tricked, sold or forced into marriage across the border: call 113 or go to the "
-                "nearest police or border guard post."
-            )
-        )
-    lines.append(
-        _(
-            "Get to a safe place away from the person hurting you, keep your phone with you, "
-            "and ask someone you trust for help."
-        )
-    )
-    replies = [
-        Reply(
-            "\n".join(lines),
-            buttons=[
-                [button(_("Find the nearest trusted address"), "place:start")],
-                [button(_("Hotlines"), "hot")],
-            ],
-        )
-    ]
-    # "bị bạo lực gia đình nên làm gì" is both a possible disclosure and a question: the
-    # safety reply comes first, the answer after it.
-    # Only a clear match: "chồng đang đánh tôi" must not be followed by a loosely related topic.
+    replies = safety_replies(ctx, found)
+    # "chồng em hay đánh em, em phải làm sao" is both a disclosure and a question: the
+    # safety reply comes first, the answer asked for after it. Only a clear match: "chồng
+    # đang đánh tôi" must not be followed by a loosely related topic.
     match = ctx.engine.matcher.match(text)
-    if match.topic is not None and match.score >= EMERGENCY_FOLLOW_UP_SCORE:
+    asks = ASKING.search(fold(text)) is not None
+    if asks and match.topic is not None and match.score >= EMERGENCY_FOLLOW_UP_SCORE:
+        ctx.extra["score"] = match.score
         replies.extend(topic_reply(ctx, ctx.content.topics[match.topic]))
     return replies
+
+
+def small_talk(text: str) -> Reply:
+    """A short friendly word for a greeting or a thanks, and the way on."""
+    words = set(fold(text).replace("!", " ").replace(".", " ").split())
+    if words & THANKS_WORDS or "cam on" in fold(text):
+        intro = _("You're welcome! I'm here whenever you need me.")
+    else:
+        intro = _("Hello! I'm here to help.")
+    return Reply(
+        intro + " " + _("Ask your question in your own words, or choose a topic:"),
+        buttons=menu_buttons(),
+    )
 
 
 async def answer_question(ctx: Context, text: str) -> list[Reply]:
     """Answer free text from the FAQ, or offer the closest topics — never a dead end."""
     match = ctx.engine.matcher.match(text)
+    ctx.extra["score"] = match.score
     if match.topic is not None:
         ctx.topic = match.topic
         return topic_reply(ctx, ctx.content.topics[match.topic])
+    if match.small_talk:
+        ctx.topic = "_greeting"
+        return [small_talk(text)]
     ctx.topic = "_unmatched"
     suggestions = [t for t, score in match.candidates if score >= SUGGEST_THRESHOLD]
     if suggestions:
