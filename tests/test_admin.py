@@ -66,6 +66,8 @@ def admin_engine(make_engine: EngineFactory) -> Engine:
 
 
 async def admin(engine: Engine, text: str, lang: str = "vi") -> str:
+    # The admin chose the language (/ngonngu): a command's text does not say which it is.
+    await engine.store.set_language(ADMIN, lang, datetime(2026, 1, 1))
     return all_text(await say(engine, text, channel="telegram", user="9001", lang=lang))
 
 
@@ -94,6 +96,7 @@ async def test_a_citizen_is_refused_and_nothing_happens(
     replies = await say(admin_engine, command, user="100", channel="telegram")
     assert all_text(replies) == "Lệnh này chỉ dành cho quản trị viên của Sở."
     assert all(r.document is None and not r.buttons for r in replies)
+    await store.set_language("telegram:101", "en", datetime(2026, 1, 1))
     english = await say(admin_engine, command, user="101", channel="telegram", lang="en")
     assert all_text(english) == "This command is for the department's administrators only."
     row = await store.fetchone("SELECT COUNT(*) FROM invites")
