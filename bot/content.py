@@ -182,6 +182,10 @@ class Content:
         """The hotline with that id, if any."""
         return next((h for h in self.all_hotlines() if h.id == hotline_id), None)
 
+    def tagged_hotline(self, tag: str) -> Hotline | None:
+        """The first hotline carrying `tag` (`emergency` is 113, `child` 111, `injury` 115)."""
+        return next((h for h in self.all_hotlines() if tag in h.tags), None)
+
     def reporting_units(self) -> list[Unit]:
         """Units that file reports, in file order."""
         return [u for u in self.units.values() if u.reports]

@@ -80,14 +80,10 @@ def hotline_line(h: Hotline, lang: str) -> str:
     return line
 
 
-def _tagged(content: Content, tag: str) -> Hotline | None:
-    return next((h for h in content.all_hotlines() if tag in h.tags), None)
-
-
 def emergency_line(content: Content) -> str:
     """One line with the numbers to call now (113, and 111 for children)."""
-    police = _tagged(content, "emergency")
-    child = _tagged(content, "child")
+    police = content.tagged_hotline("emergency")
+    child = content.tagged_hotline("child")
     parts = []
     if police:
         parts.append(_("police {number}").format(number=police.number))
@@ -274,9 +270,9 @@ async def emergency(ctx: Context, found: Assessment, text: str) -> list[Reply]:
     # safety reply comes first, the answer asked for after it. Only a clear match: "chồng
     # đang đánh tôi" must not be followed by a loosely related topic.
     match = ctx.engine.matcher.match(text)
+    ctx.extra["score"] = match.score
     asks = ASKING.search(fold(text)) is not None
     if asks and match.topic is not None and match.score >= EMERGENCY_FOLLOW_UP_SCORE:
-        ctx.extra["score"] = match.score
         replies.extend(topic_reply(ctx, ctx.content.topics[match.topic]))
     return replies
 

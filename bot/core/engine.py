@@ -226,7 +226,8 @@ class Engine:
     async def _dispatch(self, ctx: Context) -> list[Reply]:
         """Answer in the message's language; on numbered channels, one list of options."""
         text = ctx.inc.text or ""
-        if text and not (ctx.user and ctx.user.lang):
+        # Commands ("/tinhhinh") and report lines are not prose: they keep the user's language.
+        if text and not text.lstrip().startswith("/") and not (ctx.user and ctx.user.lang):
             # No language chosen with /ngonngu: answer each message in its own language.
             detected = self.matcher.language(text[:MAX_TEXT])
             if detected is not None and detected != ctx.lang:

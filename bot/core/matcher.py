@@ -20,6 +20,7 @@ test file.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -54,7 +55,7 @@ def ngrams(normalized: str) -> list[str]:
     """The n-gram features of already-normalised text (with repeats: they count as tf)."""
     words = normalized.split()
     grams = [f"w {w}" for w in words]
-    grams += [f"b {a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    grams += [f"b {a} {b}" for a, b in itertools.pairwise(words)]
     for word in words:
         padded = f" {word} "
         for n in (2, 3, 4, 5):

@@ -11,22 +11,17 @@ the matching FAQ topic and the hotlines.
 
 from __future__ import annotations
 
-from bot.content import Content, Hotline
+from bot.content import Content
 from bot.core.engine import Context, button
 from bot.core.safety import Assessment
 from bot.core.types import Button, Reply
 from bot.i18n import _
 
-__all__ = ["safety_replies", "tagged_hotline"]
-
-
-def tagged_hotline(content: Content, tag: str) -> Hotline | None:
-    """The first hotline carrying `tag` (`emergency` is 113, `child` 111, `injury` 115)."""
-    return next((h for h in content.all_hotlines() if tag in h.tags), None)
+__all__ = ["safety_replies"]
 
 
 def _number(content: Content, tag: str) -> str | None:
-    found = tagged_hotline(content, tag)
+    found = content.tagged_hotline(tag)
     return found.number if found else None
 
 

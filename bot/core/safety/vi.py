@@ -496,8 +496,8 @@ _ABUSER: Final = words(
 )
 _SEXUAL_ASSAULT: Final = words(
     # Not "hiệp hội" (association), "hiệp định" (treaty), "hiệp sĩ" (knight).
-    r"hiep(?! (?:hoi|dinh|si|uoc|luc|tac|thuong)\b)|hjep|hiep dam|cuong hiep|cuong buc|cuong dam|loan luan|xam hai(?! (?:quyen|tai san"
-    r"|danh du|suc khoe|nhan pham|loi ich)\b)",
+    r"hiep(?! (?:hoi|dinh|si|uoc|luc|tac|thuong)\b)|hjep|hiep dam|cuong hiep|cuong buc"
+    r"|cuong dam|loan luan|xam hai(?! (?:quyen|tai san|danh du|suc khoe|nhan pham|loi ich)\b)",
     r"(?:ep|bat(?! dau)|cuong ep) (?:\S+ ){0,2}(?:quan he|lam tinh|ngu voi|lam chuyen)",
 )
 # A child named by kinship, age or school grade: "em học lớp 8", "con 10 tuổi", "cháu bị
