@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.content import SERVICE_CODES, Content, ContentError, Place, Unit, Where, parse_place
+from bot.core.places import VIET_NAM
 from bot.storage import Store
+
+logger = logging.getLogger(__name__)
 
 REQUIRED = ("id", "name_vi", "unit", "address_vi", "lat", "lon")
 OPTIONAL = ("name_en", "address_en", "phone", "hours_vi", "hours_en", "services")
-#: Mainland Viet Nam's bounding box: a point outside is a swapped or mistyped coordinate.
-LAT_RANGE = (8.0, 23.5)
-LON_RANGE = (102.0, 110.0)
+#: Viet Nam's bounding box: a point outside is a swapped or mistyped coordinate.
+LAT_RANGE = VIET_NAM.lat
+LON_RANGE = VIET_NAM.lon
 
 
 class ImportFailed(Exception):
@@ -175,11 +179,53 @@ async def import_places(store: Store, path: Path, content: Content, now: datetim
     return ImportResult(len(entries), path.name)
 
 
+def places_from_entries(entries: list[dict[str, Any]], units: Mapping[str, Unit]) -> list[Place]:
+    """Parse the stored entries (raises ContentError when one no longer fits units.yaml)."""
+    where = Where(Path("database places"))
+    return [parse_place(e, where, units) for e in entries]
+
+
 async def apply_imported_places(store: Store, content: Content) -> Content:
     """Use the imported official list instead of the sample when there is one."""
     entries = await store.imported_places()
     if not entries:
         return content
-    where = Where(Path("database places"))
-    places: list[Place] = [parse_place(e, where, content.units) for e in entries]
-    return content.with_places(places, sample=False)
+    return content.with_places(places_from_entries(entries, content.units), sample=False)
+
+
+class LivePlaces:
+    """Keeps a running bot's places in step with imports made by another process.
+
+    Before a place is shown, one small aggregate over the places table (how many rows, when
+    imported, how many bytes) says whether the list changed; only then is it read and parsed
+    again. Other messages never touch the table. (SQLite's `PRAGMA data_version` looked
+    cheaper, but after another connection checkpoints, it changes on this connection's own
+    writes too.)
+    """
+
+    def __init__(self) -> None:
+        self._signature: tuple[Any, ...] | None = None
+
+    async def refresh(self, store: Store, content: Content) -> Content:
+        """`content` with the database's current imported list (unchanged when no news)."""
+        row = await store.fetchone(
+            "SELECT count(*), max(imported_at), total(length(data)) FROM places"
+        )
+        signature = tuple(row) if row else None
+        if signature == self._signature:
+            return content
+        entries = await store.imported_places()
+        if not entries:
+            self._signature = signature
+            return content
+        try:
+            places = places_from_entries(entries, content.units)
+        except ContentError as exc:  # keep serving the current list rather than failing
+            logger.error("imported places not reloaded: %s", exc)
+            places = None
+        # Remembered even after an error: the same rows are not parsed (and logged) again.
+        self._signature = signature
+        if places is None:
+            return content
+        logger.info("trusted addresses reloaded: %d imported", len(places))
+        return content.with_places(places, sample=False)
