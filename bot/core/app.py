@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
-from bot.core import admin, broadcast_chat, citizen, officer
+from bot.core import admin, broadcast_chat, citizen, officer, place_chat
 from bot.core.engine import Engine
 from bot.core.places_import import apply_imported_places
 from bot.reporting.indicators import load_indicators
@@ -40,6 +40,9 @@ def build_engine(settings: Settings, store: Store, content: Content, clock: Cloc
     citizen.register(engine)
     # Officers: invite registration, one-line and guided reports, their own status.
     officer.register(engine, reporting)
+    # Citizens: trusted addresses near a location or in a commune named in a message (after
+    # the officers' hooks, so a report line is never read as a commune).
+    place_chat.register(engine)
     # The department: reporting rate, totals, Excel export, invites (admins only).
     admin.register(engine, reporting)
     # The department: /guitin broadcasts and /trangthai (admins only).
