@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -13,12 +14,15 @@ from typing import Any
 
 from bot.cli_outbox import COMMANDS as OUTBOX_COMMANDS
 from bot.cli_outbox import add_subcommands as add_outbox_subcommands
+from bot.cli_report import COMMANDS as REPORT_COMMANDS
+from bot.cli_report import add_subcommands as add_report_subcommands
 from bot.cli_reporting import COMMANDS as REPORTING_COMMANDS
 from bot.cli_reporting import add_subcommands as add_reporting_subcommands
 from bot.content import ContentError
 from bot.core.app import open_runtime
 from bot.core.types import Incoming
 from bot.i18n import use_language
+from bot.logging_filters import install, redact, remember_environment
 from bot.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("bot")
@@ -32,6 +36,10 @@ def _setup_logging() -> None:
     # aiosqlite at DEBUG prints SQL parameters, which include Zalo tokens when they rotate.
     for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Levels are not enough (PTB logs an unparseable update at CRITICAL, a rejected token in
+    # its exception): one filter on the root handlers masks secrets and drops update payloads.
+    remember_environment(os.environ)
+    install()
 
 
 async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
@@ -130,6 +138,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any,
     "places": cmd_places,
     **REPORTING_COMMANDS,
     **OUTBOX_COMMANDS,
+    **REPORT_COMMANDS,
 }
 
 
@@ -156,7 +165,26 @@ def parser() -> argparse.ArgumentParser:
     places_sub.add_parser("list", help="show the current list")
     add_reporting_subcommands(sub)
     add_outbox_subcommands(sub)
+    add_report_subcommands(sub)
     return p
+
+
+def _stopped(exc: Exception) -> int:
+    """One line (secrets masked) for a failure that stopped the command; its exit status."""
+    from telegram.error import InvalidToken
+
+    if isinstance(exc, InvalidToken):
+        # PTB's message quotes the token; a 404 also comes from a wrong base URL or proxy.
+        print(
+            "configuration error: Telegram refused TELEGRAM_BOT_TOKEN (HTTP 401 or 404): check "
+            "the token, and TELEGRAM_API_BASE_URL or the proxy if one is set",
+            file=sys.stderr,
+        )
+        return 2
+    if not isinstance(exc, OSError):  # a port in use or a full disk says enough in one line
+        logger.error("bdg-bot stopped by an unexpected error", exc_info=exc)
+    print(f"error: {redact(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,15 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        print(f"configuration error: {redact(str(exc))}", file=sys.stderr)
         return 2
     try:
         return asyncio.run(COMMANDS[args.command](settings, args))
     except ContentError as exc:
-        print(f"content error: {exc}", file=sys.stderr)
+        print(f"content error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        print(f"configuration error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        return _stopped(exc)

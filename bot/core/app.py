@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
-from bot.core import admin, broadcast_chat, citizen, officer, place_chat
+from bot.core import admin, broadcast_chat, citizen, officer, place_chat, report_chat
 from bot.core.engine import Engine
 from bot.core.places_import import apply_imported_places
 from bot.reporting.indicators import load_indicators
@@ -47,6 +47,8 @@ def build_engine(settings: Settings, store: Store, content: Content, clock: Cloc
     admin.register(engine, reporting)
     # The department: /guitin broadcasts and /trangthai (admins only).
     broadcast_chat.register(engine)
+    # The department: the report draft (Word) and its charts (admins only).
+    report_chat.register(engine)
     return engine
 
 
