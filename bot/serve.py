@@ -116,4 +116,9 @@ async def serve(rt: Runtime, channels: list[str], stop: asyncio.Event) -> None:
             await run_background(rt, senders, stop)
 
         servers.append(background)
-        await asyncio.gather(*(guarded(s) for s in servers))
+        # Every part is waited for, even after one failed (its `stop` ends the others): the
+        # senders and the database close after them, never under a part still running.
+        results = await asyncio.gather(*(guarded(s) for s in servers), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result

@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 CONCURRENCY = 32
 #: Telegram lets a bot delete up to 100 messages in one deleteMessages call.
 DELETE_BATCH = 100
+#: The updates the bot asks Telegram for (by long polling or webhook).
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 COMMANDS = {
     "vi": [
@@ -284,24 +286,43 @@ async def serve_telegram(rt: Runtime, stop: asyncio.Event | None = None) -> None
         with contextlib.suppress(TelegramError):
             await channel.set_commands()
         await application.start()
-        assert application.updater is not None
-        if s.telegram_webhook_url:
-            host, port = s.telegram_webhook_listen
-            path = urlsplit(s.telegram_webhook_url).path.lstrip("/")
-            await application.updater.start_webhook(
-                listen=host,
-                port=port,
-                url_path=path,
-                webhook_url=s.telegram_webhook_url,
-                secret_token=str(s.telegram_webhook_secret),
-                allowed_updates=["message", "callback_query"],
-            )
-            logger.info("Telegram webhook listening on %s:%s", host, port)
-        else:
-            await application.updater.start_polling(
-                poll_interval=0.0, timeout=10, allowed_updates=["message", "callback_query"]
-            )
-            logger.info("Telegram long polling started as @%s", me.username)
+        try:
+            if s.telegram_webhook_url:
+                await _serve_webhook(rt, application, stop)
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(
+                    poll_interval=0.0, timeout=10, allowed_updates=ALLOWED_UPDATES
+                )
+                logger.info("Telegram long polling started as @%s", me.username)
+                try:
+                    await stop.wait()
+                finally:
+                    await application.updater.stop()
+        finally:
+            await application.stop()
+
+
+async def _serve_webhook(
+    rt: Runtime, application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
+) -> None:
+    """Serve the webhook on TELEGRAM_WEBHOOK_LISTEN, then tell Telegram where it is."""
+    from bot.channels.telegram_webhook import MAX_CONNECTIONS, TelegramWebhook, start_webhook
+
+    s = rt.settings
+    host, port = s.telegram_webhook_listen
+    path = urlsplit(s.telegram_webhook_url).path
+    webhook = TelegramWebhook(application, path, str(s.telegram_webhook_secret))
+    runner = await start_webhook(webhook, host, port)
+    try:
+        # Listening first: what Telegram sends as soon as it knows the URL is not lost.
+        await application.bot.set_webhook(
+            s.telegram_webhook_url,
+            secret_token=str(s.telegram_webhook_secret),
+            allowed_updates=ALLOWED_UPDATES,
+            max_connections=MAX_CONNECTIONS,
+        )
+        logger.info("Telegram webhook listening on %s:%s%s", host, port, webhook.path)
         await stop.wait()
-        await application.updater.stop()
-        await application.stop()
+    finally:
+        await runner.cleanup()

@@ -154,12 +154,13 @@ def _coordinate(value: Any, bound: float) -> float | None:
     return number
 
 
-def _point(data: Any) -> Location | None:
+def _point(data: Any, depth: int = 0) -> Location | None:
     """Latitude and longitude from one of the shapes Zalo and its integrators have shown."""
     if not isinstance(data, dict):
         return None
-    if isinstance(data.get("coordinates"), dict):
-        return _point(data["coordinates"])
+    # `coordinates` nest once in every known shape; a crafted event cannot make this recurse.
+    if isinstance(data.get("coordinates"), dict) and depth < 2:
+        return _point(data["coordinates"], depth + 1)
     lat = next((data[k] for k in ("latitude", "lat") if k in data), None)
     lon = next((data[k] for k in ("longitude", "long", "lng", "lon") if k in data), None)
     la, lo = _coordinate(lat, 90.0), _coordinate(lon, 180.0)
@@ -455,7 +456,8 @@ class ZaloChannel:
         raw = await request.read()
         try:
             event = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: deeply nested JSON ([[[[...), refused like any other non-event.
             logger.warning("Zalo webhook request rejected: not JSON")
             return web.json_response({"error": "invalid JSON"}, status=400)
         if not isinstance(event, dict):

@@ -13,18 +13,22 @@ Tokens never reach a log line: they are `Secret`s and only error codes are logge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
 
 from bot.clock import Clock
+from bot.logging_filters import remember
 from bot.settings import Secret, ZaloSettings
-from bot.storage import Store
-from bot.storage.zalo import TokenPair, load_tokens, rotate_tokens, seed_tokens
+from bot.storage import StorageError, Store
+from bot.storage.zalo import TokenPair, load_tokens, save_rotated, seed_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +68,9 @@ INLINE_RATE_RETRIES = 3
 INLINE_RATE_DELAY = 1.0
 #: Per request: a refresh and a send together stay within the outbox's 30 s per message.
 TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+#: How long a refresh waits for another process's refresh (its HTTP call is bounded by 10 s).
+REFRESH_LOCK_WAIT = 15.0
 
 SendStatus = Literal["sent", "retry", "blocked", "undeliverable", "failed"]
 Sleep = Callable[[float], Awaitable[None]]
@@ -143,8 +150,10 @@ def _cut_point(text: str, limit: int) -> int:
 class TokenManager:
     """Holds the access token, refreshing it before it expires and when Zalo rejects it.
 
-    One refresh at a time: an asyncio lock here, and the database's write lock underneath
-    (see `rotate_tokens`), because a refresh token is single-use.
+    A refresh token is single-use, so one refresh at a time: an asyncio lock in this process
+    and a file lock beside the database for the others (a `bdg-bot` command sending while
+    the server runs). Neither is the database's write lock: the HTTP call runs with no
+    transaction open, and only the new pair is written, in a short durable transaction.
     """
 
     def __init__(
@@ -162,6 +171,9 @@ class TokenManager:
         self.session = session
         self.margin = margin
         self._lock = asyncio.Lock()
+        #: A pair Zalo issued that could not be saved yet: (the pair it replaced, the new one).
+        self._unsaved: tuple[TokenPair, TokenPair] | None = None
+        self._lock_path: Path | bool | None = False  # False: not looked up yet
 
     async def start(self) -> None:
         """Take the environment's pair on first start (or after the admin changed it)."""
@@ -171,20 +183,61 @@ class TokenManager:
 
     async def access_token(self) -> Secret:
         """A valid access token, refreshed first when it is about to expire."""
+        pair = await self._current()
+        if expires_soon(pair, self.clock.now(), self.margin):
+            pair = await self.refresh(pair.access_token)
+        return pair.access_token
+
+    async def _current(self) -> TokenPair:
+        """The pair in use: an unsaved one if any, else the stored one."""
+        if self._unsaved is not None:
+            await self._save(*self._unsaved)
+            if self._unsaved is not None:
+                return self._unsaved[1]
         # Read from the database every time (one small row): another process, or another
         # manager in this one, may have rotated the pair, and the old token then fails.
         pair = await load_tokens(self.store)
         if pair is None:
             raise TokenError(None, "no token pair stored")
-        if expires_soon(pair, self.clock.now(), self.margin):
-            pair = await self.refresh(pair.access_token)
-        return pair.access_token
+        remember(pair.access_token, pair.refresh_token)
+        return pair
 
     async def refresh(self, stale: str) -> TokenPair:
         """Replace the access token `stale` (unless another task or process already did)."""
-        async with self._lock:
-            now = self.clock.now()
-            return await rotate_tokens(self.store, stale, self._exchange, now)
+        async with self._lock, _file_lock(await self._lock_file()):
+            current = await self._current()
+            if current.access_token != stale:
+                return current
+            fresh = await self._exchange(current)
+            await self._save(current, fresh)
+            return fresh
+
+    async def _save(self, previous: TokenPair, fresh: TokenPair) -> None:
+        """Store a pair Zalo issued; on failure keep it in memory and say what is at stake."""
+        try:
+            await save_rotated(self.store, previous.refresh_token, fresh, self.clock.now())
+        except StorageError as exc:
+            if self._unsaved is None:
+                logger.error(
+                    "Zalo issued a new token pair but it could not be saved (%s): it is used "
+                    "from memory and saved as soon as the database allows. If the bot stops "
+                    "before that, an administrator must re-authorise the OA and set "
+                    "ZALO_ACCESS_TOKEN and ZALO_REFRESH_TOKEN again (docs/zalo.md)",
+                    f"{type(exc).__name__}: {exc}"[:120],
+                )
+            self._unsaved = (previous, fresh)
+            return
+        if self._unsaved is not None:
+            logger.info("the Zalo token pair kept in memory is now saved")
+        self._unsaved = None
+
+    async def _lock_file(self) -> Path | None:
+        """The lock file beside the database (None for an in-memory one)."""
+        if self._lock_path is False:
+            rows = await self.store.fetchall("PRAGMA database_list")
+            main = next((str(r[2]) for r in rows if r[1] == "main"), "")
+            self._lock_path = Path(main + ".zalo-refresh.lock") if main else None
+        return self._lock_path if isinstance(self._lock_path, Path) else None
 
     async def maintain(self) -> None:
         """Refresh ahead of expiry; run periodically so the refresh token never lapses."""
@@ -219,12 +272,41 @@ class TokenManager:
         access, refresh = body.get("access_token"), body.get("refresh_token")
         if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
             code = _int(body.get("error"))
-            raise TokenError(code, str(body.get("error_name") or "refused"))
+            # Zalo's own words, shortened: they may quote what was sent (masked in the log).
+            raise TokenError(code, str(body.get("error_name") or "refused")[:80])
+        remember(access, refresh)  # masked in every log line from now on
         expires_in = _int(body.get("expires_in")) or DEFAULT_EXPIRES_IN
         logger.info("Zalo access token refreshed (valid %d h)", expires_in // 3600)
         return TokenPair(
             Secret(access), Secret(refresh), self.clock.now() + timedelta(seconds=expires_in)
         )
+
+
+@contextlib.asynccontextmanager
+async def _file_lock(path: Path | None, wait: float = REFRESH_LOCK_WAIT) -> AsyncIterator[None]:
+    """Hold an exclusive lock on `path` (none for None, or where flock does not exist)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one process per database is assumed there
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if loop.time() >= deadline:
+                    raise TokenError(None, "another process is still refreshing") from None
+                await asyncio.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # also releases the lock
 
 
 def _int(value: Any) -> int | None:

@@ -6,7 +6,6 @@ Times are stored as unix seconds (integers). Nothing here ever holds a message's
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -80,37 +79,29 @@ async def seed_tokens(store: Store, access: str, refresh: str, now: datetime) ->
     return True
 
 
-async def rotate_tokens(
-    store: Store,
-    stale_access: str,
-    refresh: Callable[[TokenPair], Awaitable[TokenPair]],
-    now: datetime,
-) -> TokenPair:
-    """Replace the pair whose access token is `stale_access` by what `refresh` returns.
+async def save_rotated(
+    store: Store, previous_refresh: str, fresh: TokenPair, now: datetime
+) -> bool:
+    """Store the pair Zalo just issued in place of the one whose refresh token it spent.
 
-    The whole exchange runs inside one write transaction, which SQLite serialises across
-    processes too (a `bdg-bot` command sending reminders while the server runs): whoever
-    comes second finds the pair already replaced and takes it instead of spending the old,
-    single-use refresh token a second time. If `refresh` raises, nothing changes. The commit
-    is durable: after a power cut the old pair would be useless, Zalo having spent it.
+    A short write after the HTTP call, never around it (the refresh is serialised by the
+    caller's locks), so no writer waits on Zalo. The commit is durable: after a power cut the
+    old pair would be useless, Zalo having spent it. False when the stored pair is no longer
+    the one refreshed (the admin put a new one meanwhile): that one is kept.
     """
     async with store.transaction(durable=True) as db:
-        async with db.execute(
-            "SELECT access_token, refresh_token, expires_at FROM zalo_tokens WHERE id = 1"
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise LookupError("no Zalo token pair stored")
-        current = TokenPair(Secret(row[0]), Secret(row[1]), _dt(int(row[2])))
-        if current.access_token != stale_access:
-            return current
-        fresh = await refresh(current)
-        await db.execute(
+        cursor = await db.execute(
             "UPDATE zalo_tokens SET access_token = ?, refresh_token = ?, expires_at = ?, "
-            "updated_at = ? WHERE id = 1",
-            (str(fresh.access_token), str(fresh.refresh_token), _ts(fresh.expires_at), _ts(now)),
+            "updated_at = ? WHERE id = 1 AND refresh_token = ?",
+            (
+                str(fresh.access_token),
+                str(fresh.refresh_token),
+                _ts(fresh.expires_at),
+                _ts(now),
+                str(previous_refresh),
+            ),
         )
-        return fresh
+        return bool(cursor.rowcount == 1)
 
 
 # --- messaging windows --------------------------------------------------------------------------

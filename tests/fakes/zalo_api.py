@@ -90,6 +90,8 @@ class FakeZaloAPI:
         """Successful refreshes."""
         self.refusals: list[int] = []
         """Error codes the token endpoint answered with."""
+        self.echo_refused_token = False
+        """Quote a refused refresh token in the error, as some OAuth servers do."""
         self.outside_window: set[str] = set()
         """Users the send endpoint answers -230 for."""
         self.sent: list[SentMessage] = []
@@ -361,7 +363,10 @@ class FakeZaloAPI:
         token = form.get("refresh_token")
         if token != self.refresh_token:
             # Single-use: a refresh token that was already exchanged is refused.
-            return self._token_error(path, ERR_REFRESH_INVALID, "Invalid refresh token")
+            name = "Invalid refresh token"
+            if self.echo_refused_token:
+                name += f": {token if isinstance(token, str) else ''}"
+            return self._token_error(path, ERR_REFRESH_INVALID, name)
         self.used_refresh_tokens.add(self.refresh_token)
         n = next(self._serial)
         self.access_token, self.refresh_token = f"AT-{n}", f"RT-{n}"
