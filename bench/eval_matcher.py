@@ -9,7 +9,7 @@ Prints `name: value` lines:
 - the most confused topic pairs, and how often off-topic text or a greeting is answered as a
   topic.
 
-Options: `--folds K` (default 5), `--cost C`, `--quiet` (figures only).
+Options: `--folds K` (default 5), `--cost C`, `--min-df N`, `--quiet` (figures only).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.content import load_content  # noqa: E402
-from bot.core.matcher import COST, GREETING, OFF_TOPIC, Matcher  # noqa: E402
+from bot.core.matcher import COST, GREETING, MIN_DF, OFF_TOPIC, Matcher  # noqa: E402
 
 FROZEN = ROOT / "tests" / "data" / "eval" / "frozen.yaml"
 
@@ -87,7 +87,7 @@ def folds(
     return out
 
 
-def cross_validate(k: int, cost: float) -> dict[str, object]:
+def cross_validate(k: int, cost: float, min_df: int = MIN_DF) -> dict[str, object]:
     """k-fold accuracy over the examples, faq.yaml always in training."""
     content = load_content()
     parts = folds(content.examples, k)
@@ -99,13 +99,13 @@ def cross_validate(k: int, cost: float) -> dict[str, object]:
             if j != i:
                 for class_id, lang, text in part:
                     train.setdefault(class_id, {}).setdefault(lang, []).append(text)
-        matcher = Matcher(content.topics, train, cost=cost)
+        matcher = Matcher(content.topics, train, cost=cost, min_df=min_df)
         result = score(matcher, [(t, c) for c, _l, t in parts[i]])
         for key in ("n", "off", "off_answered", "greetings", "greetings_answered"):
             totals[key] += int(result[key])  # type: ignore[call-overload]
         totals["top1"] += round(float(result["top1"]) * int(result["n"]))  # type: ignore[arg-type,call-overload]
         totals["top3"] += round(float(result["top3"]) * int(result["n"]))  # type: ignore[arg-type,call-overload]
-        confused.update(result["confused"])  # type: ignore[arg-type]
+        confused.update(result["confused"])  # type: ignore[call-overload]
     return {**totals, "confused": confused}
 
 
@@ -114,12 +114,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cost", type=float, default=COST)
+    parser.add_argument("--min-df", type=int, default=MIN_DF)
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--misses", action="store_true", help="list the frozen-set misses")
     args = parser.parse_args()
 
     content = load_content()
-    cv = cross_validate(args.folds, args.cost)
+    cv = cross_validate(args.folds, args.cost, args.min_df)
     n = int(cv["n"])  # type: ignore[call-overload]
     print(f"cv_folds: {args.folds}")
     print(f"cv_questions: {n}")
@@ -129,7 +130,7 @@ def main() -> int:
     print(f"cv_greetings_answered_as_topic: {cv['greetings_answered']}/{cv['greetings']}")
 
     if FROZEN.exists():
-        matcher = Matcher(content.topics, content.examples, cost=args.cost)
+        matcher = Matcher(content.topics, content.examples, cost=args.cost, min_df=args.min_df)
         items = [(str(q["text"]), q["topic"]) for q in load_frozen()]
         fr = score(matcher, items)
         off = int(fr["off"])  # type: ignore[call-overload]

@@ -41,6 +41,15 @@ DEFAULT_WAIT_S = 900.0
 BAR_WIDTH = 30
 
 
+def _broadcast_id(value: str) -> int:
+    # SQLite integers are 64-bit: a larger id would end in OverflowError, not "no such id".
+    if not value.strip().isdigit() or not 0 < int(value) < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a broadcast number (see them all with: bdg-bot broadcast status)"
+        )
+    return int(value)
+
+
 def _moment(value: str) -> str:
     # Parsed later, when the time zone is known; here only the shape is checked.
     try:
@@ -87,7 +96,9 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "show what happened to broadcasts with 'broadcast status [ID]'.",
     )
     broadcast.add_argument("action", nargs="?", choices=["status"], help="show broadcasts")
-    broadcast.add_argument("id", nargs="?", type=int, help="one broadcast (with 'status')")
+    broadcast.add_argument(
+        "id", nargs="?", type=_broadcast_id, help="one broadcast (with 'status')"
+    )
     broadcast.add_argument(
         "--to", help="subscribers, officers, admins, unit:<code>, or a comma list of these"
     )

@@ -235,8 +235,12 @@ def _write(path: Path, content: bytes) -> None:
     # Write beside the target and rename: an interrupted export never leaves half a file
     # under the name a script waits for.
     partial = path.with_name(path.name + ".part")
-    partial.write_bytes(content)
-    os.replace(partial, path)
+    try:
+        partial.write_bytes(content)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a failed export leaves nothing behind
+        raise
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -259,6 +263,9 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         province = province_name(rt.content.units)
     document = await asyncio.to_thread(build_export, status, reporting, fmt, tz, made_at, province)
     path = Path(args.out) if args.out else Path(export_filename(period.id, fmt))
+    if path.is_dir():
+        name = export_filename(period.id, fmt)
+        return _fail(f"--out {path} is a folder: give a file name, e.g. --out {path / name}")
     try:
         await asyncio.to_thread(_write, path, document.content)
     except OSError as exc:

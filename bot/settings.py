@@ -34,7 +34,7 @@ class Secret(str):
 def _hostport(name: str, value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SettingsError(f"{name} must be host:port (e.g. 0.0.0.0:8443), got {value!r}")
+        raise SettingsError(f"{name} must be host:port (e.g. 127.0.0.1:8443), got {value!r}")
     return host, int(port)
 
 
@@ -69,7 +69,8 @@ class Settings:
     telegram_api_base_url: str = TELEGRAM_API_DEFAULT
     telegram_webhook_url: str = ""
     telegram_webhook_secret: Secret = field(default=Secret(""), repr=False)
-    telegram_webhook_listen: tuple[str, int] = ("0.0.0.0", 8443)
+    #: Loopback by default: the webhook is meant to sit behind a TLS reverse proxy.
+    telegram_webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
     telegram_bot_username: str = ""
     db_path: Path = DEFAULT_DB
     admins: frozenset[str] = frozenset()
@@ -91,11 +92,21 @@ class Settings:
         return address in self.admins
 
 
+_ADMIN_USER = {
+    "telegram": re.compile(r"[1-9][0-9]{0,19}"),
+    "zalo": re.compile(r"[1-9][0-9]{0,39}"),
+    "console": re.compile(r"[A-Za-z0-9_.-]+"),
+}
+
+
 def _admins(value: str) -> frozenset[str]:
     out = set()
     for item in filter(None, (part.strip() for part in value.split(","))):
         channel, _, user = item.partition(":")
-        if channel not in ("telegram", "zalo", "console") or not user:
+        # An id as the channel writes it (digits, no leading zero), so it can match: a
+        # `;` list, `telegram:01` or `telegram:*` would be accepted and never match anyone.
+        pattern = _ADMIN_USER.get(channel)
+        if pattern is None or not pattern.fullmatch(user):
             raise SettingsError(
                 "BOT_ADMINS must be a comma list of telegram:<id>, zalo:<id> or "
                 "console:<user> (the `bdg-bot console --user <user>` chat, e.g. console:admin), "
@@ -193,7 +204,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram_webhook_secret=Secret(secret),
         telegram_webhook_listen=_hostport(
             "TELEGRAM_WEBHOOK_LISTEN",
-            env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "0.0.0.0:8443",
+            env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "127.0.0.1:8443",
         ),
         telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
         db_path=_db_path(env.get("BOT_DB", "").strip()),

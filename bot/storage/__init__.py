@@ -116,16 +116,22 @@ class Store:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = await _connect(path)
-        await db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a killed process (kill -9) on every commit; the writes
-        # that must also survive power loss (confirmed reports) ask for `durable=True`.
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
         store = cls(db)
-        await store.migrate()
-        if str(path) != ":memory:":  # a second connection to ":memory:" is another database
-            store.reader = await _connect(path)
-            await store.reader.execute("PRAGMA query_only=ON")
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process (kill -9) on every commit; the
+            # writes that must also survive power loss (confirmed reports) ask for `durable`.
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await store.migrate()
+            if str(path) != ":memory:":  # a second connection to ":memory:" is another db
+                store.reader = await _connect(path)
+                await store.reader.execute("PRAGMA query_only=ON")
+        except BaseException:
+            # Not a database, a full disk: each connection is a thread that would keep the
+            # process alive after the error, so close what was opened.
+            await store.close()
+            raise
         return store
 
     async def close(self) -> None:
