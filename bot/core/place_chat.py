@@ -99,8 +99,14 @@ def place_lines(p: Place, number: int, km: float | None, lang: str) -> list[str]
     return lines
 
 
-def places_text(ctx: Context, found: list[Nearby], heading: str) -> str:
-    """A short list of places and, once per reply, what is missing and whom to call."""
+def places_text(
+    ctx: Context, found: list[Nearby], heading: str, *, distances: bool = True
+) -> str:
+    """A short list of places and, once per reply, what is missing and whom to call.
+
+    `distances=False` for the places of a commune the user named: a distance from the
+    commune's approximate centre would only look precise.
+    """
     lang = ctx.lang
     lines = []
     if found and found[0].km > FAR_KM:
@@ -119,7 +125,7 @@ def places_text(ctx: Context, found: list[Nearby], heading: str) -> str:
     lines.append(heading)
     for i, item in enumerate(found, 1):
         lines.append("")
-        lines.extend(place_lines(item.place, i, item.km, lang))
+        lines.extend(place_lines(item.place, i, item.km if distances else None, lang))
     lines.append("")
     places = [item.place for item in found]
     no_phone = [p for p in places if not p.phone]
@@ -184,7 +190,8 @@ def unit_places(ctx: Context, unit: Unit) -> Reply:
         ]
         found.sort(key=lambda n: n.km)
         heading = _("Trusted addresses listed in {unit}:").format(unit=name)
-        return Reply(places_text(ctx, found[:PLACES_SHOWN], heading), buttons=menu)
+        text = places_text(ctx, found[:PLACES_SHOWN], heading, distances=False)
+        return Reply(text, buttons=menu)
     none_here = _(
         "No trusted address is listed for {unit} (not every commune has one yet). You can ask "
         "the People's Committee of {unit}."
