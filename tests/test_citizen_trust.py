@@ -105,7 +105,9 @@ async def test_zalo_welcome_does_not_promise_deleting_the_messages(engine: Engin
 
 
 async def test_outcome_names_the_topic_answered_after_a_safety_reply(engine: Engine) -> None:
-    out = await engine.respond(Incoming("console", "55", text="chồng em hay đánh em, em phải làm sao"))
+    out = await engine.respond(
+        Incoming("console", "55", text="chồng em hay đánh em, em phải làm sao")
+    )
     assert out.emergency
     assert out.answer_topic == "what_to_do"
     plain = await engine.respond(Incoming("console", "55", text="chồng đang đánh tôi"))
@@ -127,3 +129,13 @@ def test_ask_json_reports_the_topic_after_the_safety_reply(tmp_path: Path) -> No
     assert out["emergency"] is True
     assert out["topic"] == "what_to_do"
     assert "113" in out["reply"] and "If you are being abused" in out["reply"]
+
+
+async def test_a_number_and_a_location_follow_the_last_message_language(engine: Engine) -> None:
+    await say(engine, "what is a trusted address", user="en1")
+    picked = await say(engine, "1", user="en1")
+    assert "Source:" in all_text(picked) or "trusted" in all_text(picked).lower()
+    where = await say(engine, location=(48.85, 2.35), user="en1")
+    assert "Viet Nam" in all_text(where)
+    await say(engine, "/xoa", user="en1")
+    assert engine.recent_languages.get("console:en1") is None

@@ -199,6 +199,7 @@ async def language_button(ctx: Context, rest: str) -> list[Reply]:
 async def erase(ctx: Context, args: str) -> list[Reply]:
     """Delete everything kept about the user, and the chat's messages where possible."""
     messages = await ctx.store.forget_user(ctx.address)
+    ctx.engine.recent_languages.forget(ctx.address)
     ctx.topic = "_erase"
     if ctx.inc.channel in DELETING_CHANNELS:
         ids = [mid for _chat, mid in messages]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -144,6 +145,8 @@ class Engine:
         self.reporting: Reporting | None = None
         #: `/start <code>` (a deep link with an invite code) goes here when set.
         self.start_with_code: Handler | None = None
+        #: The language of each sender's last message, in memory only (never stored).
+        self.recent_languages = RecentLanguages()
         #: Per dialog kind, what brings the user back into it after an emergency.
         self.dialog_resumers: dict[str, Handler] = {}
         self.buttons["dialog"] = self.resume_dialog
@@ -226,10 +229,17 @@ class Engine:
     async def _dispatch(self, ctx: Context) -> list[Reply]:
         """Answer in the message's language; on numbered channels, one list of options."""
         text = ctx.inc.text or ""
-        # Commands ("/tinhhinh") and report lines are not prose: they keep the user's language.
-        if text and not text.lstrip().startswith("/") and not (ctx.user and ctx.user.lang):
-            # No language chosen with /ngonngu: answer each message in its own language.
-            detected = self.matcher.language(text[:MAX_TEXT])
+        if not (ctx.user and ctx.user.lang):
+            # No language chosen with /ngonngu: answer each message in its own language, and
+            # a button, a location or a bare number in the language of the last message.
+            # Commands ("/tinhhinh") are not prose: they keep the language as it is.
+            detected = None
+            if text and not text.lstrip().startswith("/"):
+                detected = self.matcher.language(text[:MAX_TEXT])
+            if detected is not None:
+                self.recent_languages.remember(ctx.address, detected)
+            else:
+                detected = self.recent_languages.get(ctx.address)
             if detected is not None and detected != ctx.lang:
                 ctx.lang = detected
                 set_language(detected)
@@ -332,6 +342,33 @@ class Engine:
         # After the reply: best effort, bounded; an overrun ends before the sender's next event.
         track = self.store.track_messages(inc.address, chat_key, ids, self.clock.now())
         await self.store.within(track, None, "message ids", key=inc.address)
+
+
+class RecentLanguages:
+    """The language each sender wrote in last, for the events that carry no text.
+
+    Kept in memory, bounded, and forgotten by /xoa: it is not the language a user chose, so
+    it is not stored with the user.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._langs: OrderedDict[str, str] = OrderedDict()
+
+    def remember(self, address: str, lang: str) -> None:
+        """Note the language of `address`'s message."""
+        self._langs[address] = lang
+        self._langs.move_to_end(address)
+        while len(self._langs) > self._size:
+            self._langs.popitem(last=False)
+
+    def get(self, address: str) -> str | None:
+        """The language of `address`'s last message, if known."""
+        return self._langs.get(address)
+
+    def forget(self, address: str) -> None:
+        """Drop what is known about `address` (/xoa)."""
+        self._langs.pop(address, None)
 
 
 def option_data(reply: Reply) -> list[str]:
