@@ -12,7 +12,7 @@ from bot.core.matcher import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
 from bot.core.officer import cancel_dialog
 from bot.core.place_chat import place_prompt
 from bot.core.safety import Assessment
-from bot.core.safety_reply import safety_replies
+from bot.core.safety_reply import emergency_line, safety_replies
 from bot.core.types import Button, Reply
 from bot.i18n import LANGUAGES, N_, _, set_language
 from bot.text import fold
@@ -78,18 +78,6 @@ def hotline_line(h: Hotline, lang: str) -> str:
     if h.note:
         line += f". {h.note.get(lang)}"
     return line
-
-
-def emergency_line(content: Content) -> str:
-    """One line with the numbers to call now (113, and 111 for children)."""
-    police = content.tagged_hotline("emergency")
-    child = content.tagged_hotline("child")
-    parts = []
-    if police:
-        parts.append(_("police {number}").format(number=police.number))
-    if child:
-        parts.append(_("child protection {number}").format(number=child.number))
-    return _("In danger? Call {numbers}.").format(numbers=", ".join(parts))
 
 
 def topic_reply(ctx: Context, topic: Topic) -> list[Reply]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from babel.numbers import format_decimal
 
-from bot.content import Content, Place, Unit
+from bot.content import Place, Unit
 from bot.core.engine import Context, Engine, button
 from bot.core.places import (
     FAR_KM,
@@ -17,6 +17,7 @@ from bot.core.places import (
     point_problem,
 )
 from bot.core.places_import import LivePlaces
+from bot.core.safety_reply import emergency_line
 from bot.core.types import Button, Reply
 from bot.i18n import N_, _
 from bot.text import fold
@@ -69,18 +70,6 @@ def place_prompt(ctx: Context) -> Reply:
 def km_text(km: float, lang: str) -> str:
     """'2,5 km' in Vietnamese, '2.5 km' in English."""
     return format_decimal(km, "#,##0.0", locale=lang) + " km"
-
-
-def emergency_numbers(content: Content) -> str:
-    """'In danger? Call police 113, child protection 111.' from the hotline list."""
-    police = next((h for h in content.all_hotlines() if "emergency" in h.tags), None)
-    child = next((h for h in content.all_hotlines() if "child" in h.tags), None)
-    parts = []
-    if police:
-        parts.append(_("police {number}").format(number=police.number))
-    if child:
-        parts.append(_("child protection {number}").format(number=child.number))
-    return _("In danger? Call {numbers}.").format(numbers=", ".join(parts))
 
 
 def place_lines(p: Place, number: int, km: float | None, lang: str) -> list[str]:
@@ -153,7 +142,7 @@ def places_text(
     elif any(not p.hours for p in places):
         lines.append(_("Opening hours not listed: ask the commune People's Committee."))
     if not no_phone:
-        lines.append(emergency_numbers(ctx.content))
+        lines.append(emergency_line(ctx.content))
     return "\n".join(lines)
 
 
@@ -197,7 +186,7 @@ def unit_places(ctx: Context, unit: Unit) -> Reply:
         "the People's Committee of {unit}."
     ).format(unit=name)
     if centre is None or not ctx.content.places:
-        return Reply(none_here + "\n" + emergency_numbers(ctx.content), buttons=menu)
+        return Reply(none_here + "\n" + emergency_line(ctx.content), buttons=menu)
     found = nearest(ctx.content.places, centre[0], centre[1], PLACES_SHOWN)
     heading = (
         none_here
@@ -276,7 +265,7 @@ class PlaceChat:
         await self._refresh(ctx)
         found = nearest(ctx.content.places, loc.lat, loc.lon, PLACES_SHOWN)
         if not found:
-            text = _("No trusted address is listed yet.") + "\n" + emergency_numbers(ctx.content)
+            text = _("No trusted address is listed yet.") + "\n" + emergency_line(ctx.content)
             return [Reply(text, buttons=[[button(_("Main menu"), "menu")]])]
         heading = _("The listed trusted addresses nearest to you:")
         return [

@@ -17,7 +17,7 @@ from bot.core.safety import Assessment
 from bot.core.types import Button, Reply
 from bot.i18n import _
 
-__all__ = ["safety_replies"]
+__all__ = ["emergency_line", "safety_replies"]
 
 
 def _number(content: Content, tag: str) -> str | None:
@@ -74,6 +74,18 @@ def _advice(found: Assessment, caring: bool) -> list[str]:
         ),
         _("It is not your fault."),
     ]
+
+
+def emergency_line(content: Content) -> str:
+    """One line with the numbers to call now (113, and 111 for children)."""
+    police = content.tagged_hotline("emergency")
+    child = content.tagged_hotline("child")
+    parts = []
+    if police:
+        parts.append(_("police {number}").format(number=police.number))
+    if child:
+        parts.append(_("child protection {number}").format(number=child.number))
+    return _("In danger? Call {numbers}.").format(numbers=", ".join(parts))
 
 
 def _limits(ctx: Context) -> str:
