@@ -24,12 +24,13 @@ from bot.core.engine import Context, Engine, button
 from bot.core.types import Reply
 from bot.i18n import _
 from bot.outbox.store import OutboxStore
+from bot.text import normalize
 
 __all__ = ["register"]
 
 DIALOG_KIND = "broadcast"
 DIALOG_TTL = timedelta(minutes=30)
-CANCEL_WORDS = frozenset({"huy", "hủy", "cancel"})
+CANCEL_WORDS = frozenset({"huy", "cancel", "huy bo"})  # compared folded: "hủy", "/hủy"
 RECENT = 5
 
 
@@ -93,7 +94,7 @@ async def draft_text(ctx: Context, text: str) -> list[Reply] | None:
     if text.isdigit() and len(text) <= 2:
         return None  # a number picks one of the offered options (Zalo, console)
     state = dict(row.state)
-    if text.strip().lower() in CANCEL_WORDS:
+    if normalize(text) in CANCEL_WORDS:
         return await cancel(ctx)
     ctx.topic = "_broadcast"
     candidate = text.strip().lower()

@@ -28,6 +28,7 @@ from bot.reporting.parser import (
     requested_period,
 )
 from bot.reporting.periods import Period, PeriodCalendar, zone_label
+from bot.storage import StorageError
 from bot.storage.reports import DraftGone, InviteError, NotAllowed, Officer, ReportStore
 from bot.text import normalize
 
@@ -73,6 +74,7 @@ def register(engine: Engine, reporting: Reporting) -> None:
     engine.add_command(flow.my_reports, "baocaocuatoi", "myreports")
     engine.add_button("rep", flow.button)
     engine.dialog_hooks.append(flow.dialog)
+    engine.dialog_resumers[DIALOG_KIND] = flow.resume
     engine.text_hooks.append(flow.invite_text)
     engine.text_hooks.append(flow.report_text)
 
@@ -305,6 +307,20 @@ class OfficerFlow:
         state["values"] = values
         return await self._advance(ctx, state)
 
+    async def resume(self, ctx: Context, rest: str) -> list[Reply]:
+        """Back to the report after an emergency: ask the pending step again."""
+        row = await ctx.store.get_dialog(ctx.address, ctx.now)
+        if row is None or row.kind != DIALOG_KIND:
+            return [Reply(_("No report is in progress. Send BC to start one."))]
+        if row.state.get("mode") != "confirm":
+            return await self._ask(ctx, row.state)
+        officer = await self.r.reports.officer(ctx.address)
+        period = self.r.calendar.get(row.state["period"])
+        if officer is None or period is None:
+            await ctx.store.clear_dialog(ctx.address)
+            return [self.not_an_officer()]
+        return await self.ask_confirmation(ctx, officer, period, dict(row.state["values"]))
+
     async def _advance(self, ctx: Context, state: dict[str, Any]) -> list[Reply]:
         state["step"] = int(state["step"]) + 1
         if state["step"] < len(self.r.indicators.codes):
@@ -405,6 +421,15 @@ class OfficerFlow:
             await ctx.store.clear_dialog(ctx.address)
             return [Reply(_("You are no longer registered for this unit, so the report was not "
                             "saved. Ask the department for a new invite."))]  # fmt: skip
+        except StorageError:
+            # Locked or full database: the save is one transaction, rolled back whole, so the
+            # draft (and its nonce) is still there and the same Confirm saves it once later.
+            rows = [[button(_("Confirm"), f"rep:ok:{nonce}"),
+                     button(_("Edit"), f"rep:edit:{nonce}"),
+                     button(_("Cancel"), "rep:cancel")]]  # fmt: skip
+            return [Reply(_("Not saved: the system could not store your report just now. "
+                            "Your draft is kept: press Confirm again in a minute."),
+                          buttons=rows)]  # fmt: skip
         ctx.topic = "_report_saved"
         return [
             Reply(
