@@ -72,8 +72,7 @@ _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 # characters (Unicode category Cf: zero-width space / joiner / non-joiner, soft hyphen, word
 # joiner, BOM, direction marks) are dropped by category in `clean`.
 _INVISIBLE = re.compile(
-    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
-    "\U000e0100-\U000e01ef]"
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
 )
 
 

@@ -88,9 +88,7 @@ def place_lines(p: Place, number: int, km: float | None, lang: str) -> list[str]
     return lines
 
 
-def places_text(
-    ctx: Context, found: list[Nearby], heading: str, *, distances: bool = True
-) -> str:
+def places_text(ctx: Context, found: list[Nearby], heading: str, *, distances: bool = True) -> str:
     """A short list of places and, once per reply, what is missing and whom to call.
 
     `distances=False` for the places of a commune the user named: a distance from the
