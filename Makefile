@@ -33,11 +33,11 @@ $(VENV)/.created:
 	$(BIN)/python -m pip install -q --upgrade pip
 	touch $@
 
-$(VENV)/.installed: pyproject.toml $(VENV)/.created
+$(VENV)/.installed: pyproject.toml setup.py $(VENV)/.created
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.created
+$(VENV)/.installed-dev: pyproject.toml setup.py $(VENV)/.created
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 

@@ -21,7 +21,7 @@ from bot.cli_reporting import add_subcommands as add_reporting_subcommands
 from bot.content import ContentError
 from bot.core.app import open_runtime
 from bot.core.types import Incoming
-from bot.i18n import use_language
+from bot.i18n import CatalogError, check_catalogs, use_language
 from bot.logging_filters import install, redact, remember_environment
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -195,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         print(f"configuration error: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    try:
+        check_catalogs()  # before any reply: without them Vietnamese users would read English
+    except CatalogError as exc:
+        print(f"installation error: {exc}", file=sys.stderr)
         return 2
     try:
         return asyncio.run(COMMANDS[args.command](settings, args))

@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from bot import PROJECT_ROOT
+from bot import data_dir
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
-DEFAULT_CONTENT_DIR = PROJECT_ROOT / "content"
+#: The shipped `content/` (installed as `bot._content`); BOT_CONTENT_DIR replaces it.
+DEFAULT_CONTENT_DIR = data_dir("bot._content")
 SERVICE_CODES = ("shelter", "medical", "counseling", "legal", "referral", "essentials")
 UNIT_KINDS = ("tinh", "huyen", "thanhpho", "thixa", "xa", "phuong", "thitran")
 #: Kinds whose units file reports (the commune level).

@@ -19,7 +19,6 @@ import openpyxl
 import pytest
 from PIL import Image
 
-from bot import PROJECT_ROOT
 from bot.cli_report import COMMANDS, add_subcommands
 from bot.clock import FakeClock
 from bot.content import Content, Unit
@@ -49,6 +48,7 @@ from bot.storage import Store
 from bot.storage.reports import Report, ReportStore
 from tests.conftest import ADMIN, all_text, say
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IND: IndicatorSet = load_indicators()
 CAL = load_calendar()
 PERIOD = CAL.period_of("N", 2026)
