@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
+from bot.app import build_engine  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.content import load_content  # noqa: E402
-from bot.core.app import build_engine  # noqa: E402
-from bot.core.types import Incoming  # noqa: E402
+from bot.messages import Incoming  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import Store  # noqa: E402
 

@@ -29,18 +29,18 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.channels.telegram.adapter.sender import TelegramSender  # noqa: E402
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.content import load_content  # noqa: E402
-from bot.outbox.ratelimit import ChannelLimits  # noqa: E402
-from bot.outbox.sender import OutboxSender  # noqa: E402
-from bot.outbox.store import OutboxMessage, OutboxStore  # noqa: E402
-from bot.outbox.telegram import TelegramSender  # noqa: E402
-from bot.reminders import Occasion, Reminders  # noqa: E402
+from bot.proactive.outbox import OutboxSender  # noqa: E402
+from bot.proactive.ratelimit import ChannelLimits  # noqa: E402
+from bot.proactive.reminders import Occasion, Reminders  # noqa: E402
 from bot.reporting.indicators import load_indicators  # noqa: E402
 from bot.reporting.periods import load_calendar  # noqa: E402
 from bot.storage import Store  # noqa: E402
+from bot.storage.outbox import OutboxMessage, OutboxStore  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 
 logger = logging.getLogger("bench_outbox")

@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TextIO
 
-from bot.core.app import Runtime
+from bot.app import Runtime
 from bot.core.delivery import ProactiveSender
 from bot.settings import Settings
 
@@ -60,7 +60,7 @@ async def open_senders(
 
     Console addresses (an admin trying the bot locally) get their messages printed.
     """
-    from bot.outbox.sender import PrintSender
+    from bot.proactive.outbox import PrintSender
 
     senders: dict[str, ProactiveSender] = {"console": PrintSender("console", out)}
     settings = rt.settings
@@ -68,7 +68,7 @@ async def open_senders(
         if settings.telegram_token:
             from telegram import Bot
 
-            from bot.outbox.telegram import TelegramSender
+            from bot.channels.telegram.sender import TelegramSender
 
             bot = Bot(str(settings.telegram_token), base_url=settings.telegram_api_base_url)
             try:
@@ -82,7 +82,7 @@ async def open_senders(
             else:
                 senders["telegram"] = TelegramSender(bot)
         if settings.zalo is not None:
-            from bot.channels.zalo import open_zalo_sender
+            from bot.channels.zalo.adapter import open_zalo_sender
 
             senders["zalo"] = await stack.enter_async_context(open_zalo_sender(rt))
         yield senders
@@ -90,15 +90,15 @@ async def open_senders(
 
 async def serve(rt: Runtime, channels: list[str], stop: asyncio.Event) -> None:
     """Serve every channel in `channels` and the outbox/scheduler until `stop`."""
-    from bot.background import run_background
+    from bot.proactive.scheduler import run_background
 
     servers: list[Serve] = []
     if "telegram" in channels:
-        from bot.channels.telegram import serve_telegram
+        from bot.channels.telegram.adapter import serve_telegram
 
         servers.append(serve_telegram)
     if "zalo" in channels:
-        from bot.channels.zalo import serve_zalo
+        from bot.channels.zalo.adapter import serve_zalo
 
         servers.append(serve_zalo)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_engine
 from bot.clock import FakeClock
 from bot.content import Content, load_content
-from bot.core.app import build_engine
 from bot.core.engine import Engine
-from bot.core.types import Incoming, Location, Reply
+from bot.messages import Incoming, Location, Reply
 from bot.settings import Settings
 from bot.storage import Store
 

@@ -13,11 +13,11 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.content import Content, Unit
-from bot.core import citizen
-from bot.core.admin import register
 from bot.core.engine import Engine
-from bot.core.officer import Reporting, new_invite_code
-from bot.core.officer import register as register_officer
+from bot.core.handlers import citizen
+from bot.core.handlers.admin import register
+from bot.core.handlers.officer import Reporting, new_invite_code
+from bot.core.handlers.officer import register as register_officer
 from bot.reporting.export import SHEET_DATA, SHEET_STATUS
 from bot.reporting.indicators import load_indicators
 from bot.reporting.periods import load_calendar

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot.channels.telegram.adapter.adapter import build_application
+from bot.channels.telegram.adapter.request import AiohttpRequest, _redact
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.channels.aiohttp_request import AiohttpRequest, _redact
-from bot.channels.telegram import build_application
+from bot.app import open_runtime
 from bot.clock import FakeClock
-from bot.core.app import open_runtime
 from bot.settings import Secret, Settings
 from tests.fakes.telegram_api import BOT_USER, FakeTelegramAPI, Upload
 

@@ -12,25 +12,25 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from bot.channels.telegram.adapter.sender import TelegramSender
+from bot.cli.main.proactive import COMMANDS
 from telegram import Bot
 
-from bot.broadcast import (
+from bot.content import Content, ContentError, Localized
+from bot.core.engine import Engine
+from bot.core.handlers.officer import new_invite_code
+from bot.messages import Reply
+from bot.proactive.broadcasts import (
     AudienceError,
     Broadcasts,
     load_campaigns,
     parse_audience,
 )
-from bot.cli_outbox import COMMANDS
-from bot.content import Content, ContentError, Localized
-from bot.core.engine import Engine
-from bot.core.officer import new_invite_code
-from bot.core.types import Reply
-from bot.outbox.ratelimit import ChannelLimits
-from bot.outbox.sender import OutboxSender
-from bot.outbox.store import OutboxStore
-from bot.outbox.telegram import TelegramSender
+from bot.proactive.outbox import OutboxSender
+from bot.proactive.ratelimit import ChannelLimits
 from bot.settings import Secret, Settings
 from bot.storage import Store
+from bot.storage.outbox import OutboxStore
 from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, button_data, say
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -306,7 +306,7 @@ async def test_guitin_errors_say_what_to_do(admin_engine: Engine) -> None:
 
 
 def test_the_cli_arguments_parse_as_documented() -> None:
-    from bot.cli_outbox import add_subcommands
+    from bot.cli.main.proactive import add_subcommands
 
     parser = argparse.ArgumentParser(prog="bdg-bot")
     add_subcommands(parser.add_subparsers(dest="command", required=True))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.engine import Engine
-from bot.core.types import Incoming
+from bot.messages import Incoming
 from bot.storage import Store
 from tests.conftest import all_text, button_data, say
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.core.engine import Engine, merge_options
-from bot.core.types import Button, Incoming, Reply
+from bot.messages import Button, Incoming, Reply
 from bot.storage import Store
 from tests.conftest import FakeClock, all_text, button_data, say
 from tests.test_officer import invite

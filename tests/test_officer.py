@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app import build_engine
 from bot.clock import FakeClock
 from bot.content import Content
-from bot.core.app import build_engine
 from bot.core.engine import Engine
-from bot.core.officer import new_invite_code
+from bot.core.handlers.officer import new_invite_code
 from bot.settings import Settings
 from bot.storage import Store
 from bot.storage.reports import NotAllowed, ReportStore

@@ -11,15 +11,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from bot.channels.telegram.adapter.sender import TelegramSender
 from telegram import Bot
 
 from bot.core.delivery import Delivery, ProactiveSender
-from bot.core.types import Button, Reply
-from bot.outbox.ratelimit import Backoff, ChannelLimits, next_slot
-from bot.outbox.sender import OutboxSender
-from bot.outbox.store import OutboxMessage, OutboxStore, reply_from_json, reply_to_json
-from bot.outbox.telegram import TelegramSender
+from bot.messages import Button, Reply
+from bot.proactive.outbox import OutboxSender
+from bot.proactive.ratelimit import Backoff, ChannelLimits, next_slot
 from bot.storage import Store
+from bot.storage.outbox import OutboxMessage, OutboxStore, reply_from_json, reply_to_json
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -333,10 +333,10 @@ async def test_the_bot_token_never_reaches_the_detail_column(bot: Bot) -> None:
 WORKER = """
 import asyncio, sys
 from telegram import Bot
-from bot.outbox.ratelimit import ChannelLimits
-from bot.outbox.sender import OutboxSender
-from bot.outbox.store import OutboxStore
-from bot.outbox.telegram import TelegramSender
+from bot.proactive.ratelimit import ChannelLimits
+from bot.proactive.outbox import OutboxSender
+from bot.storage.outbox import OutboxStore
+from bot.channels.telegram.adapter.sender import TelegramSender
 from bot.storage import Store
 
 async def main(db, base_url, token):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from bot.app import build_engine
 from bot.clock import FakeClock
 from bot.content import Content
-from bot.core.app import build_engine
-from bot.core.places_import import ImportFailed, apply_imported_places, import_places
+from bot.content.places_import import ImportFailed, apply_imported_places, import_places
 from bot.settings import Settings
 from bot.storage import Store
 from tests.conftest import all_text, say

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from bot.channels.telegram.adapter.adapter import serve_telegram
 
-from bot.channels.telegram import serve_telegram
+from bot.app import open_runtime
 from bot.clock import FakeClock
-from bot.core.app import open_runtime
 from bot.core.engine import Engine
-from bot.core.officer import new_invite_code
-from bot.core.types import Incoming
+from bot.core.handlers.officer import new_invite_code
+from bot.messages import Incoming
 from bot.settings import Secret, Settings
 from bot.storage import Store, migrations
 from bot.storage.reports import ReportStore
@@ -165,9 +165,9 @@ BOT_PROCESS = textwrap.dedent(
     """
     import asyncio, sys
     sys.path.insert(0, sys.argv[3])
-    from bot.channels.telegram import serve_telegram
+    from bot.channels.telegram.adapter.adapter import serve_telegram
     from bot.clock import FakeClock
-    from bot.core.app import open_runtime
+    from bot.app import open_runtime
     from bot.settings import Secret, Settings
     from datetime import datetime
     from pathlib import Path
@@ -248,9 +248,9 @@ async def test_erase_removes_the_citizens_campaign_messages(engine: Engine, stor
 async def test_the_scheduler_purges_expired_message_ids_every_hour(
     settings: Settings, clock: FakeClock
 ) -> None:
-    from bot.background import PURGE_JOB_ID, Background, build_scheduler
-    from bot.outbox.sender import OutboxSender
-    from bot.outbox.store import OutboxStore
+    from bot.proactive.outbox import OutboxSender
+    from bot.proactive.scheduler import PURGE_JOB_ID, Background, build_scheduler
+    from bot.storage.outbox import OutboxStore
 
     async with open_runtime(settings, clock) as rt:
         background = Background(rt, OutboxSender(OutboxStore(rt.store), {}, {}))

@@ -12,24 +12,24 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from bot.cli.main.proactive import COMMANDS
 
-from bot.background import REMINDER_JOB_ID, Background, build_scheduler, run_background
-from bot.cli_outbox import COMMANDS
+from bot.app import Runtime, open_runtime
 from bot.clock import FakeClock
 from bot.content import Content, Localized
-from bot.core.app import Runtime, open_runtime
 from bot.core.delivery import Delivery
 from bot.core.engine import Engine
-from bot.core.officer import new_invite_code
-from bot.core.types import Reply
-from bot.outbox.ratelimit import ChannelLimits
-from bot.outbox.sender import OutboxSender
-from bot.outbox.store import OutboxStore
-from bot.reminders import Reminders, long_date
+from bot.core.handlers.officer import new_invite_code
+from bot.messages import Reply
+from bot.proactive.outbox import OutboxSender
+from bot.proactive.ratelimit import ChannelLimits
+from bot.proactive.reminders import Reminders, long_date
+from bot.proactive.scheduler import REMINDER_JOB_ID, Background, build_scheduler, run_background
 from bot.reporting.indicators import load_indicators
 from bot.reporting.periods import PeriodCalendar, PeriodKind, ReminderSettings, load_calendar
 from bot.settings import Secret, Settings
 from bot.storage import Store
+from bot.storage.outbox import OutboxStore
 from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, say
 from tests.fakes.telegram_api import FakeTelegramAPI

@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 import docx
 import openpyxl
 import pytest
+from bot.cli.main.report import COMMANDS, add_subcommands
 from PIL import Image
 
-from bot.cli_report import COMMANDS, add_subcommands
+from bot.app import build_engine
 from bot.clock import FakeClock
 from bot.content import Content, Unit
-from bot.core import report_chat
-from bot.core.app import build_engine
 from bot.core.engine import Engine
-from bot.core.officer import new_invite_code
+from bot.core.handlers import report as report_chat
+from bot.core.handlers.officer import new_invite_code
 from bot.reporting import charts
 from bot.reporting.draft import (
     DEFAULT_TEMPLATE_PATH,
@@ -324,7 +324,7 @@ def test_charts_are_embedded_in_the_document() -> None:
 
 def test_matplotlib_and_docxtpl_are_not_loaded_at_start_up() -> None:
     code = (
-        "import sys, bot.cli, bot.cli_report, bot.core.app, bot.core.report_chat; "
+        "import sys, bot.cli.main.main, bot.cli.main.report, bot.app, bot.core.handlers.report; "
         "print(sorted(m for m in ('matplotlib', 'docxtpl', 'docx') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

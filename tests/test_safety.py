@@ -30,8 +30,8 @@ from bot.content import Content
 from bot.core.engine import Context, Engine
 from bot.core.safety import Assessment, _assess, assess
 from bot.core.safety_reply import safety_replies
-from bot.core.types import Channel, Incoming, Reply
 from bot.i18n import use_language
+from bot.messages import Channel, Incoming, Reply
 from bot.text import clean, fold, normalize
 from tests.conftest import all_text, button_data, say, shipped_content
 

@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 
 import pytest
 from aiohttp.test_utils import TestServer
+from bot.channels.telegram.adapter.adapter import serve_telegram
+from bot.channels.zalo.adapter.adapter import WEBHOOK_PATH, build_zalo_app
 
-from bot.channels.telegram import serve_telegram
-from bot.channels.zalo import WEBHOOK_PATH, build_zalo_app
+from bot.app import open_runtime
 from bot.clock import FakeClock
-from bot.core.app import open_runtime
 from bot.core.engine import Engine
-from bot.core.types import Incoming, Reply
+from bot.messages import Incoming, Reply
 from bot.settings import Secret, Settings
 from bot.storage import StorageError, Store
 from bot.storage.reports import ReportStore

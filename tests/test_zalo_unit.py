@@ -8,10 +8,7 @@ import json
 import unicodedata
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from bot.channels.zalo import (
+from bot.channels.zalo.adapter.adapter import (
     Lanes,
     dedupe_key,
     event_time,
@@ -21,9 +18,12 @@ from bot.channels.zalo import (
     user_of,
     verify_signature,
 )
-from bot.channels.zalo_client import MAX_TEXT, split_text, utf16_len
-from bot.core.types import Button, Document, Location, Reply
+from bot.channels.zalo.adapter.client import MAX_TEXT, split_text, utf16_len
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.i18n import use_language
+from bot.messages import Button, Document, Location, Reply
 
 APP_ID = "4242424242424242424"
 SECRET = "oa-secret"

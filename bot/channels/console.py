@@ -12,7 +12,7 @@ import sys
 from typing import TextIO
 
 from bot.core.engine import Engine, numbered_text
-from bot.core.types import Incoming, Location, Reply
+from bot.messages import Incoming, Location, Reply
 
 _LOCATION = re.compile(
     r"^\s*(?:/?location|/?vitri|/?vi tri)\s+(-?\d+(?:[.,]\d+)?)[\s,;]+(-?\d+(?:[.,]\d+)?)\s*$",

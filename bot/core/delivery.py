@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.core.types import Reply
+from bot.messages import Reply
 
 DeliveryStatus = Literal["sent", "retry", "blocked", "undeliverable", "failed"]
 

@@ -6,7 +6,7 @@ Order matters, and is the same on every channel:
   3. dialogs in progress (a guided report), which may claim any text, numbers included;
   4. a bare number on channels without buttons picks the option offered last;
   5. text hooks (a one-line report), then the FAQ matcher, which never leaves a dead end.
-Feature modules register their commands, buttons and hooks in `bot.core.app.build_engine`.
+Feature modules register their commands, buttons and hooks in `bot.app.build_engine`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from bot.clock import Clock
 from bot.content import Content
 from bot.core.matcher import Matcher
 from bot.core.safety import Assessment, assess
-from bot.core.types import Button, Incoming, Reply
 from bot.i18n import _, normalize_language, set_language, use_language
+from bot.messages import Button, Incoming, Reply
 from bot.storage import DialogRow, StorageError, Store, UserRow
 
 if TYPE_CHECKING:  # officer.py imports this module
-    from bot.core.officer import Reporting
+    from bot.core.handlers.officer import Reporting
 
 logger = logging.getLogger(__name__)
 

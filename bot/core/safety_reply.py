@@ -14,8 +14,8 @@ from __future__ import annotations
 from bot.content import Content
 from bot.core.engine import Context, button
 from bot.core.safety import Assessment
-from bot.core.types import Button, Reply
 from bot.i18n import _
+from bot.messages import Button, Reply
 
 __all__ = ["emergency_line", "safety_replies"]
 

@@ -31,9 +31,9 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.core.app import Runtime
+from bot.app import Runtime
 from bot.core.engine import Engine
-from bot.core.types import Button, Incoming, Location, Reply
+from bot.messages import Button, Incoming, Location, Reply
 from bot.serve import stop_on_signals
 
 logger = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ def build_application(
 ) -> tuple[Application[Any, Any, Any, Any, Any, Any], TelegramChannel]:
     """The PTB application for this runtime, wired to the engine (tests build the same one)."""
     s = rt.settings
-    from bot.channels.aiohttp_request import AiohttpRequest
+    from bot.channels.telegram.request import AiohttpRequest
 
     application = (
         ApplicationBuilder()
@@ -307,7 +307,7 @@ async def _serve_webhook(
     rt: Runtime, application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
 ) -> None:
     """Serve the webhook on TELEGRAM_WEBHOOK_LISTEN, then tell Telegram where it is."""
-    from bot.channels.telegram_webhook import MAX_CONNECTIONS, TelegramWebhook, start_webhook
+    from bot.channels.telegram.webhook import MAX_CONNECTIONS, TelegramWebhook, start_webhook
 
     s = rt.settings
     host, port = s.telegram_webhook_listen

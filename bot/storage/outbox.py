@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.core.types import Button, Reply
-from bot.outbox.ratelimit import next_slot
+from bot.messages import Button, Reply
+from bot.proactive.ratelimit import next_slot
 from bot.storage import Store
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""CLI commands of the outbox: `reminders run` and `broadcast ...` (wired into `bot.cli`).
+"""CLI commands of the outbox: `reminders run` and `broadcast ...` (wired into `bot.cli.main`).
 
     bdg-bot reminders run [--at ISO-DATETIME] [--dry-run] [--force] [--wait SECONDS]
     bdg-bot broadcast --to AUDIENCE --text-file F [--text-file-en F] [--at ISO-DATETIME]
@@ -21,18 +21,24 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.broadcast import MAX_TEXT, AudienceError, Broadcasts, BroadcastStatus, parse_audience
-from bot.cli_reporting import missing_database
+from bot.app import Runtime, open_runtime
+from bot.cli.reporting import missing_database
 from bot.content import Localized
-from bot.core.app import Runtime, open_runtime
 from bot.core.delivery import ProactiveSender
-from bot.outbox.ratelimit import limits_from_settings
-from bot.outbox.sender import OutboxSender
-from bot.outbox.store import OutboxStore
-from bot.reminders import Reminders
+from bot.proactive.broadcasts import (
+    MAX_TEXT,
+    AudienceError,
+    Broadcasts,
+    BroadcastStatus,
+    parse_audience,
+)
+from bot.proactive.outbox import OutboxSender
+from bot.proactive.ratelimit import limits_from_settings
+from bot.proactive.reminders import Reminders
 from bot.reporting.periods import zone_label
 from bot.serve import open_senders
 from bot.settings import Settings
+from bot.storage.outbox import OutboxStore
 
 __all__ = ["COMMANDS", "add_subcommands"]
 

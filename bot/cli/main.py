@@ -12,17 +12,17 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bot.cli_outbox import COMMANDS as OUTBOX_COMMANDS
-from bot.cli_outbox import add_subcommands as add_outbox_subcommands
-from bot.cli_report import COMMANDS as REPORT_COMMANDS
-from bot.cli_report import add_subcommands as add_report_subcommands
-from bot.cli_reporting import COMMANDS as REPORTING_COMMANDS
-from bot.cli_reporting import add_subcommands as add_reporting_subcommands
+from bot.app import open_runtime
+from bot.cli.proactive import COMMANDS as OUTBOX_COMMANDS
+from bot.cli.proactive import add_subcommands as add_outbox_subcommands
+from bot.cli.report import COMMANDS as REPORT_COMMANDS
+from bot.cli.report import add_subcommands as add_report_subcommands
+from bot.cli.reporting import COMMANDS as REPORTING_COMMANDS
+from bot.cli.reporting import add_subcommands as add_reporting_subcommands
 from bot.content import ContentError
-from bot.core.app import open_runtime
-from bot.core.types import Incoming
 from bot.i18n import CatalogError, check_catalogs, use_language
 from bot.logging_filters import install, redact, remember_environment
+from bot.messages import Incoming
 from bot.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("bot")
@@ -109,7 +109,7 @@ async def cmd_units(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_places(settings: Settings, args: argparse.Namespace) -> int:
     """Import or list the trusted addresses."""
-    from bot.core.places_import import ImportFailed, import_places
+    from bot.content.places_import import ImportFailed, import_places
 
     async with open_runtime(settings) as rt:
         if args.places_command == "import":

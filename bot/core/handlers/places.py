@@ -6,6 +6,7 @@ from __future__ import annotations
 from babel.numbers import format_decimal
 
 from bot.content import Place, Unit
+from bot.content.places_import import LivePlaces
 from bot.core.engine import Context, Engine, button
 from bot.core.places import (
     FAR_KM,
@@ -16,10 +17,9 @@ from bot.core.places import (
     nearest,
     point_problem,
 )
-from bot.core.places_import import LivePlaces
 from bot.core.safety_reply import emergency_line
-from bot.core.types import Button, Reply
 from bot.i18n import N_, _
+from bot.messages import Button, Reply
 from bot.text import fold
 
 UNITS_PER_PAGE = 10

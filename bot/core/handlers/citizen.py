@@ -7,14 +7,14 @@ import re
 
 from bot.content import Content, Hotline, Topic
 from bot.core.engine import DELETING_CHANNELS, Context, Engine, button
+from bot.core.handlers.officer import cancel_dialog
+from bot.core.handlers.places import place_prompt
 from bot.core.invites import INVITE_RE
 from bot.core.matcher import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
-from bot.core.officer import cancel_dialog
-from bot.core.place_chat import place_prompt
 from bot.core.safety import Assessment
 from bot.core.safety_reply import emergency_line, safety_replies
-from bot.core.types import Button, Reply
 from bot.i18n import LANGUAGES, N_, _, set_language
+from bot.messages import Button, Reply
 from bot.text import fold
 
 #: After the safety reply, an FAQ answer follows only for a question this clearly on a topic

@@ -7,7 +7,7 @@ where BOT_DB does not point to a database, they say where they looked and exit 1
 broken template, an unknown period or a file that cannot be written is one line on stderr
 and exit 1.
 
-`bot.cli` adds them with `add_subcommands(sub)` and runs them from `COMMANDS`.
+`bot.cli.main` adds them with `add_subcommands(sub)` and runs them from `COMMANDS`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bot.cli_reporting import missing_database
-from bot.core.admin import resolve_period
-from bot.core.app import open_runtime
-from bot.core.report_chat import build_charts, build_draft, gather_report, template_path
+from bot.app import open_runtime
+from bot.cli.reporting import missing_database
+from bot.core.handlers.admin import resolve_period
+from bot.core.handlers.report import build_charts, build_draft, gather_report, template_path
 from bot.reporting.draft import ReportData, draft_filename
 from bot.settings import Settings
 

@@ -3,7 +3,7 @@
 
 Zalo cannot send files: there the administrator gets a short text summary and is pointed to
 Telegram or the command line. `gather_report` (reading a period, last year's same period and
-the officers) is shared with the command line (`bot.cli_report`). The document and the
+the officers) is shared with the command line (`bot.cli.report`). The document and the
 charts are built in a worker thread: a province's draft takes a moment, and the event loop
 keeps answering meanwhile. docxtpl and matplotlib are imported only then.
 """
@@ -15,11 +15,11 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from bot.content import Content
-from bot.core.admin import admin_only, load_status, province_name, resolve_period
 from bot.core.engine import Context, Engine
-from bot.core.officer import Reporting
-from bot.core.types import Document, Reply
+from bot.core.handlers.admin import admin_only, load_status, province_name, resolve_period
+from bot.core.handlers.officer import Reporting
 from bot.i18n import _
+from bot.messages import Document, Reply
 from bot.reporting.draft import (
     ReportData,
     draft_filename,

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.content import FileLoader, Localized, Unit, read_yaml
-from bot.core.types import Reply
 from bot.i18n import _, use_language
-from bot.outbox.store import BroadcastRow, OutboxMessage, OutboxStore
+from bot.messages import Reply
 from bot.storage import Store
+from bot.storage.outbox import BroadcastRow, OutboxMessage, OutboxStore
 from bot.storage.reports import ReportStore
 
 if TYPE_CHECKING:
-    from bot.core.app import Runtime
+    from bot.app import Runtime
 
 __all__ = [
     "AUDIENCES",

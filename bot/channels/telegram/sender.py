@@ -18,9 +18,9 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.channels.telegram import inline_markup
+from bot.channels.telegram.adapter import inline_markup
 from bot.core.delivery import Delivery
-from bot.core.types import Reply
+from bot.messages import Reply
 
 __all__ = ["TelegramSender"]
 

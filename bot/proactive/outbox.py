@@ -26,9 +26,9 @@ from typing import Any, TextIO
 
 from bot.core.delivery import Delivery, ProactiveSender
 from bot.core.engine import numbered_text
-from bot.core.types import Reply
-from bot.outbox.ratelimit import Backoff, ChannelLimits, limits_for
-from bot.outbox.store import Claimed, OutboxStore, Outcome
+from bot.messages import Reply
+from bot.proactive.ratelimit import Backoff, ChannelLimits, limits_for
+from bot.storage.outbox import Claimed, OutboxStore, Outcome
 
 __all__ = ["MAX_ATTEMPTS", "OutboxSender", "PrintSender", "worker_id"]
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from bot.broadcast import (
+from bot.content import Localized
+from bot.core.engine import Context, Engine, button
+from bot.i18n import _
+from bot.messages import Reply
+from bot.proactive.broadcasts import (
     AUDIENCES,
     MAX_TEXT,
     AudienceError,
@@ -19,11 +23,7 @@ from bot.broadcast import (
     audience_label,
     parse_audience,
 )
-from bot.content import Localized
-from bot.core.engine import Context, Engine, button
-from bot.core.types import Reply
-from bot.i18n import _
-from bot.outbox.store import OutboxStore
+from bot.storage.outbox import OutboxStore
 from bot.text import normalize
 
 __all__ = ["register"]

@@ -18,13 +18,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.broadcast import Broadcasts
-from bot.core.app import Runtime
+from bot.app import Runtime
 from bot.core.delivery import ProactiveSender
-from bot.outbox.ratelimit import limits_from_settings
-from bot.outbox.sender import OutboxSender
-from bot.outbox.store import OutboxStore
-from bot.reminders import Reminders
+from bot.proactive.broadcasts import Broadcasts
+from bot.proactive.outbox import OutboxSender
+from bot.proactive.ratelimit import limits_from_settings
+from bot.proactive.reminders import Reminders
+from bot.storage.outbox import OutboxStore
 
 __all__ = ["REMINDER_JOB_ID", "Background", "build_scheduler", "run_background"]
 

@@ -3,7 +3,7 @@
 Only addresses listed in BOT_ADMINS may use them; anyone else gets a refusal in their language
 and nothing happens. The handlers are thin: figures come from `bot.reporting.status`, files
 from `bot.reporting.export`. The helpers here (period and unit look-up, invites, loading a
-period's status) are shared with the command line (`bot.cli_reporting`).
+period's status) are shared with the command line (`bot.cli.reporting`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from bot.content import Unit
 from bot.core.engine import Context, Engine, Handler, button
-from bot.core.officer import Reporting, new_invite_code, when
-from bot.core.types import Document, Reply
+from bot.core.handlers.officer import Reporting, new_invite_code, when
 from bot.i18n import _
+from bot.messages import Document, Reply
 from bot.reporting.periods import Period, PeriodCalendar
 from bot.reporting.status import (
     PeriodStatus,

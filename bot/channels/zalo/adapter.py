@@ -32,14 +32,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.channels.zalo_client import SendResult, TokenManager, ZaloClient, split_text
+from bot.app import Runtime
+from bot.channels.zalo.client import SendResult, TokenManager, ZaloClient, split_text
 from bot.clock import Clock
-from bot.core.app import Runtime
 from bot.core.delivery import Delivery
 from bot.core.engine import numbered_text, option_data
 from bot.core.places import map_link
-from bot.core.types import Incoming, Location, Reply
 from bot.i18n import _, normalize_language, use_language
+from bot.messages import Incoming, Location, Reply
 from bot.serve import stop_on_signals
 from bot.settings import ZaloSettings
 from bot.storage import UPDATE_ID_TTL, Store

@@ -15,8 +15,8 @@ from babel.dates import format_datetime
 from bot.content import Content, Unit
 from bot.core.engine import Context, Engine, button
 from bot.core.invites import INVITE_RE, new_invite_code
-from bot.core.types import Reply
 from bot.i18n import _
+from bot.messages import Reply
 from bot.reporting.indicators import IndicatorSet, Problem
 from bot.reporting.parser import (
     CLEAR_VALUES,

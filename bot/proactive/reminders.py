@@ -27,16 +27,16 @@ from typing import TYPE_CHECKING, Literal
 from babel.dates import format_date
 
 from bot.content import Content, Unit
-from bot.core.types import Button, Reply
 from bot.i18n import _, ngettext, use_language
-from bot.outbox.store import OutboxMessage, OutboxStore
+from bot.messages import Button, Reply
 from bot.reporting.indicators import IndicatorSet
 from bot.reporting.periods import Period, PeriodCalendar
 from bot.storage import Store
+from bot.storage.outbox import OutboxMessage, OutboxStore
 from bot.storage.reports import Officer, ReportStore
 
 if TYPE_CHECKING:
-    from bot.core.app import Runtime
+    from bot.app import Runtime
 
 __all__ = ["Occasion", "PassResult", "Planned", "Reminders", "long_date"]
 

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
-from bot.core import admin, broadcast_chat, citizen, officer, place_chat, report_chat
+from bot.content.places_import import apply_imported_places
 from bot.core.engine import Engine
-from bot.core.places_import import apply_imported_places
+from bot.core.handlers import admin, citizen, officer
+from bot.core.handlers import broadcast as broadcast_chat
+from bot.core.handlers import places as place_chat
+from bot.core.handlers import report as report_chat
 from bot.reporting.indicators import load_indicators
 from bot.reporting.periods import load_calendar
 from bot.settings import Settings, SettingsError

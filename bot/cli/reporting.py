@@ -4,7 +4,7 @@ Commands that only read (export, officers list, invites list) never create a dat
 where BOT_DB does not point to one, they say where they looked and exit 1. Every time they
 print carries its time zone.
 
-`bot.cli` adds these subcommands with `add_subcommands(sub)` and runs them from `COMMANDS`.
+`bot.cli.main` adds these subcommands with `add_subcommands(sub)` and runs them from `COMMANDS`.
 Output is plain English for deployers and scripts: `invite` prints the code on its first line
 and the link on its second. An unknown unit, period or address prints one line on stderr and
 exits 1.
@@ -21,7 +21,8 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from bot.core.admin import (
+from bot.app import open_runtime
+from bot.core.handlers.admin import (
     ADDRESS_RE,
     DEFAULT_INVITE_DAYS,
     EXPORT_FORMATS,
@@ -37,7 +38,6 @@ from bot.core.admin import (
     revoke_invite,
     unlock_until,
 )
-from bot.core.app import open_runtime
 from bot.reporting.export import export_filename
 from bot.reporting.periods import zone_label
 from bot.settings import Settings

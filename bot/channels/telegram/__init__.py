@@ -1,0 +1,1 @@
+"""The Telegram channel: PTB adapter, webhook, HTTP transport, proactive sender."""

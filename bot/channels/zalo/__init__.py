@@ -1,0 +1,1 @@
+"""The Zalo Official Account channel: webhook, events, API client, proactive sender."""

@@ -1,0 +1,1 @@
+"""The `bdg-bot` command line, one module per command group."""

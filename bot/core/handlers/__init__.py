@@ -1,0 +1,1 @@
+"""The engine's features, one module each, registered in bot.app."""

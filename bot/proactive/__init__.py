@@ -1,0 +1,1 @@
+"""Messages nobody asked for: the scheduler, reminders, broadcasts, the outbox sender."""
