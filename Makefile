@@ -16,10 +16,12 @@ console: $(VENV)/.installed catalogs
 test: $(VENV)/.installed-dev catalogs
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# ruff, mypy --strict, and the architecture's import contracts (pyproject.toml, [tool.importlinter]).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The FAQ classifier on questions it never saw (the frozen file) and cross-validated.
 eval: $(VENV)/.installed-dev catalogs

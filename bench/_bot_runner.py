@@ -51,9 +51,8 @@ async def run_bare(token: str, base_url: str, concurrency: int, stop: asyncio.Ev
 
 async def run_bot(token: str, base_url: str, stop: asyncio.Event) -> None:
     """This project's bot, exactly as `bdg-bot run` starts it (temp database)."""
-    from bot.channels.telegram.adapter.adapter import serve_telegram
-
     from bot.app import open_runtime
+    from bot.channels.telegram.adapter import serve_telegram
     from bot.settings import Secret, Settings
 
     with tempfile.TemporaryDirectory() as tmp:

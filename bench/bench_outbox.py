@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.channels.telegram.adapter.sender import TelegramSender  # noqa: E402
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
+from bot.channels.telegram.sender import TelegramSender  # noqa: E402
 from bot.content import load_content  # noqa: E402
 from bot.proactive.outbox import OutboxSender  # noqa: E402
 from bot.proactive.ratelimit import ChannelLimits  # noqa: E402

@@ -1,29 +1,85 @@
-"""Wires the engine: every feature registered in ONE place, in the order that matters."""
+"""The application: the runtime built once, every feature registered in ONE place, serving.
+
+`open_runtime` reads the settings' content once, opens the database, builds the services
+(reporting, reminders, broadcasts) and the engine, and closes the database after. `serve` runs
+the configured channels and the proactive loop (scheduler + outbox) in one task group under
+one stop signal: when one part ends or fails, the others are stopped and waited for before
+the senders and the database close.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import signal
 import sqlite3
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TextIO
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.channels.console import PrintSender
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
 from bot.content.places_import import apply_imported_places
 from bot.core.engine import Engine
-from bot.core.handlers import admin, citizen, officer
-from bot.core.handlers import broadcast as broadcast_chat
-from bot.core.handlers import places as place_chat
-from bot.core.handlers import report as report_chat
-from bot.reporting.indicators import load_indicators
-from bot.reporting.periods import load_calendar
+from bot.core.handlers import admin, broadcast, citizen, officer, places, report
+from bot.core.runtime import Runtime
+from bot.messages import ProactiveSender
+from bot.proactive.broadcasts import Broadcasts, load_campaigns
+from bot.proactive.outbox import OutboxSender
+from bot.proactive.ratelimit import limits_from_settings
+from bot.proactive.reminders import Reminders
+from bot.proactive.scheduler import ScheduledPasses, build_scheduler, run_passes
+from bot.reporting.service import Reporting
 from bot.settings import Settings, SettingsError
 from bot.storage import Store
-from bot.storage.reports import ReportStore
+from bot.storage.outbox import OutboxStore
+
+__all__ = [
+    "Runtime",
+    "build_engine",
+    "channels_for",
+    "missing_setting",
+    "open_runtime",
+    "open_senders",
+    "run_background",
+    "serve",
+    "stop_on_signals",
+]
+
+logger = logging.getLogger(__name__)
+
+#: One part of a serving bot: a channel, or the proactive loop.
+Serve = Callable[[Runtime, asyncio.Event], Awaitable[None]]
 
 
-def build_engine(settings: Settings, store: Store, content: Content, clock: Clock) -> Engine:
-    """Create the engine and register every feature on it."""
+def broadcasts_for(settings: Settings, store: Store, content: Content) -> Broadcasts:
+    """The broadcast service, with the campaigns of the content folder (read now, once)."""
+    campaigns = load_campaigns(settings.content_dir / "campaigns.yaml", content.units)
+    return Broadcasts(
+        store=store,
+        units=content.units,
+        admins=settings.admins,
+        tz=settings.tz,
+        campaigns=campaigns,
+    )
+
+
+def build_engine(
+    settings: Settings,
+    store: Store,
+    content: Content,
+    clock: Clock,
+    *,
+    reporting: Reporting | None = None,
+    broadcasts: Broadcasts | None = None,
+) -> Engine:
+    """Create the engine and register every feature on it (services built here when not given)."""
+    reporting = reporting or Reporting.load(settings.content_dir, store)
+    broadcasts = broadcasts or broadcasts_for(settings, store, content)
     engine = Engine(
         content=content,
         store=store,
@@ -33,48 +89,25 @@ def build_engine(settings: Settings, store: Store, content: Content, clock: Cloc
     )
     # Order matters: officer hooks (a dialog in progress, an invite code, a report line) must
     # see a text before the citizen FAQ fallback does.
-    reporting = officer.Reporting(
-        indicators=load_indicators(settings.content_dir / "indicators.yaml"),
-        calendar=load_calendar(settings.content_dir / "periods.yaml"),
-        reports=ReportStore(store),
-    )
-    engine.reporting = reporting
     # Citizens: commands, buttons, locations, the emergency reply and the FAQ fallback.
     citizen.register(engine)
     # Officers: invite registration, one-line and guided reports, their own status.
     officer.register(engine, reporting)
     # Citizens: trusted addresses near a location or in a commune named in a message (after
     # the officers' hooks, so a report line is never read as a commune).
-    place_chat.register(engine)
+    places.register(engine)
     # The department: reporting rate, totals, Excel export, invites (admins only).
     admin.register(engine, reporting)
     # The department: /guitin broadcasts and /trangthai (admins only).
-    broadcast_chat.register(engine)
+    broadcast.register(engine, broadcasts)
     # The department: the report draft (Word) and its charts (admins only).
-    report_chat.register(engine)
+    report.register(engine, reporting)
     return engine
-
-
-@dataclass
-class Runtime:
-    """What a running bot (or one CLI command) holds open."""
-
-    settings: Settings
-    store: Store
-    content: Content
-    clock: Clock
-    engine: Engine
-
-    @property
-    def reporting(self) -> officer.Reporting:
-        """Indicators, periods and report storage, loaded once with the engine."""
-        assert self.engine.reporting is not None  # build_engine always sets it
-        return self.engine.reporting
 
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    """Open the database, load the content, build the engine; close everything after."""
+    """Open the database, load the content, build the services and the engine; close after."""
     clock = clock or SystemClock(settings.tz)
     content = load_content(settings.content_dir)
     try:
@@ -84,7 +117,146 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     try:
         content = await apply_imported_places(store, content)
         await store.purge_expired(clock.now())
-        engine = build_engine(settings, store, content, clock)
-        yield Runtime(settings, store, content, clock, engine)
+        reporting = Reporting.load(settings.content_dir, store)
+        broadcasts = broadcasts_for(settings, store, content)
+        reminders = Reminders(
+            store=store,
+            content=content,
+            calendar=reporting.calendar,
+            indicators=reporting.indicators,
+            admins=settings.admins,
+            tz=settings.tz,
+        )
+        engine = build_engine(
+            settings, store, content, clock, reporting=reporting, broadcasts=broadcasts
+        )
+        yield Runtime(settings, store, content, clock, reporting, reminders, broadcasts, engine)
     finally:
         await store.close()
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+
+def channels_for(settings: Settings, requested: str) -> list[str]:
+    """Which channels to serve: `auto` = every configured one (console when none is)."""
+    if requested == "auto":
+        chosen = []
+        if settings.telegram_token:
+            chosen.append("telegram")
+        if settings.zalo is not None:
+            chosen.append("zalo")
+        return chosen or ["console"]
+    return [requested]
+
+
+def missing_setting(settings: Settings, channel: str) -> str | None:
+    """The variable a requested channel lacks, if any."""
+    if channel == "telegram" and not settings.telegram_token:
+        return "TELEGRAM_BOT_TOKEN"
+    if channel == "zalo" and settings.zalo is None:
+        return (
+            "ZALO_APP_ID, ZALO_OA_SECRET, ZALO_APP_SECRET, ZALO_ACCESS_TOKEN, ZALO_REFRESH_TOKEN"
+        )
+    return None
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if sys.platform != "win32":  # Windows event loops have no signal handlers
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@contextlib.asynccontextmanager
+async def open_senders(
+    rt: Runtime, out: TextIO | None = None
+) -> AsyncIterator[dict[str, ProactiveSender]]:
+    """The proactive senders of every configured channel (the outbox hands messages to them).
+
+    Console addresses (an admin trying the bot locally) get their messages printed.
+    """
+    senders: dict[str, ProactiveSender] = {"console": PrintSender("console", out)}
+    settings = rt.settings
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.telegram_token:
+            from telegram import Bot
+
+            from bot.channels.telegram.sender import TelegramSender
+
+            bot = Bot(str(settings.telegram_token), base_url=settings.telegram_api_base_url)
+            try:
+                await stack.enter_async_context(bot)
+            except Exception as exc:  # network down, token revoked: the messages stay queued
+                print(
+                    f"Telegram is not reachable ({type(exc).__name__}); its messages stay "
+                    "queued in the outbox.",
+                    file=sys.stderr,
+                )
+            else:
+                senders["telegram"] = TelegramSender(bot)
+        if settings.zalo is not None:
+            from bot.channels.zalo.adapter import open_zalo_sender
+
+            senders["zalo"] = await stack.enter_async_context(open_zalo_sender(rt))
+        yield senders
+
+
+def scheduled_passes(rt: Runtime, sender: OutboxSender) -> ScheduledPasses:
+    """The daily passes of `rt`, feeding `sender`."""
+    return ScheduledPasses(rt.store, rt.clock, rt.reminders, rt.broadcasts, sender)
+
+
+async def run_background(
+    rt: Runtime,
+    senders: dict[str, ProactiveSender],
+    stop: asyncio.Event,
+    *,
+    on_ready: Callable[[ScheduledPasses, AsyncIOScheduler], Awaitable[None] | None] | None = None,
+) -> None:
+    """Start the scheduler, run the start-up catch-up, and send from the outbox until `stop`."""
+    sender = OutboxSender(OutboxStore(rt.store), senders, limits_from_settings(rt.settings))
+    passes = scheduled_passes(rt, sender)
+    logger.info("outbox sender for: %s", ", ".join(sorted(senders)) or "no channel")
+    await run_passes(passes, build_scheduler(passes, rt.settings.tz), stop, on_ready=on_ready)
+
+
+async def serve(rt: Runtime, channels: list[str], stop: asyncio.Event) -> None:
+    """Serve every channel in `channels` and the outbox/scheduler until `stop`."""
+    parts: list[Serve] = []
+    if "telegram" in channels:
+        from bot.channels.telegram.adapter import serve_telegram
+
+        parts.append(serve_telegram)
+    if "zalo" in channels:
+        from bot.channels.zalo.adapter import serve_zalo
+
+        parts.append(serve_zalo)
+
+    async def guarded(run: Serve) -> None:
+        try:
+            await run(rt, stop)
+        finally:
+            # A part that ends takes the others down with it (first gently, through `stop`),
+            # so the service manager restarts the whole bot instead of a half-alive one.
+            stop.set()
+
+    async with open_senders(rt) as senders:
+
+        async def background(rt: Runtime, stop: asyncio.Event) -> None:
+            await run_background(rt, senders, stop)
+
+        parts.append(background)
+        # The task group waits for every part, even after one failed (and cancels the rest),
+        # before the senders and the database close: nothing runs on a closed database.
+        try:
+            async with asyncio.TaskGroup() as group:
+                for part in parts:
+                    group.create_task(guarded(part))
+        except BaseExceptionGroup as failed:
+            for extra in failed.exceptions[1:]:
+                logger.error("another part failed too: %r", extra)
+            raise failed.exceptions[0] from None

@@ -1,9 +1,13 @@
-"""What channels hand to the core and what the core hands back."""
+"""What passes between the channels, the engine and the outbox.
+
+Incoming (what a user did), Reply (what goes back) and Delivery (what happened to a message
+nobody asked for): the vocabulary every layer shares, so it sits below all of them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 Channel = Literal["telegram", "zalo", "console"]
 
@@ -86,3 +90,33 @@ class Reply:
     #: The language the reply was written in (set by the engine): a channel's own words
     #: around it, such as the numbered-option hint, follow it.
     lang: str | None = None
+
+
+DeliveryStatus = Literal["sent", "retry", "blocked", "undeliverable", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What happened to one proactive message.
+
+    - `sent`: delivered.
+    - `retry`: try again after `retry_after` seconds (429, network error, 5xx).
+    - `blocked`: the recipient blocked the bot (403): mark them inactive, never retry.
+    - `undeliverable`: the platform does not allow it now (Zalo outside its 48 h window);
+      recorded and counted for the department, not retried.
+    - `failed`: a permanent error (bad request); recorded with `detail`, not retried.
+    """
+
+    status: DeliveryStatus
+    retry_after: float | None = None
+    detail: str = ""
+
+
+class ProactiveSender(Protocol):
+    """A channel's way to send a message nobody asked for (reminders, broadcasts)."""
+
+    channel: str
+
+    async def deliver(self, user_key: str, reply: Reply) -> Delivery:
+        """Try to send `reply` to `user_key` once; never raise for platform errors."""
+        ...

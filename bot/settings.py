@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.content import DEFAULT_CONTENT_DIR
+from bot import data_dir
+
+#: The shipped `content/` (installed as `bot._content`); BOT_CONTENT_DIR replaces it.
+DEFAULT_CONTENT_DIR = data_dir("bot._content")
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
 #: The default database; its folder `data/` is created on first use. Any other folder must

@@ -16,11 +16,12 @@ from bot.content import Content, Unit
 from bot.core.engine import Engine
 from bot.core.handlers import citizen
 from bot.core.handlers.admin import register
-from bot.core.handlers.officer import Reporting, new_invite_code
 from bot.core.handlers.officer import register as register_officer
 from bot.reporting.export import SHEET_DATA, SHEET_STATUS
 from bot.reporting.indicators import load_indicators
+from bot.reporting.invites import new_invite_code
 from bot.reporting.periods import load_calendar
+from bot.reporting.service import Reporting
 from bot.settings import Settings
 from bot.storage import Store
 from bot.storage.reports import ReportStore

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from bot.cli.main.reporting import COMMANDS, add_subcommands
 
+from bot.cli.reporting import COMMANDS, add_subcommands
 from bot.reporting.export import SHEET_DATA
 from bot.settings import Settings
 from bot.storage import Store
@@ -169,8 +169,7 @@ async def test_export_to_an_unwritable_place_fails_cleanly(
 async def test_unlock_cli_reopens_a_period_for_a_unit(
     settings: Settings, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli.main.reporting import cmd_unlock
-
+    from bot.cli.reporting import cmd_unlock
     from bot.storage.reports import ReportStore
 
     code = await cmd_unlock(settings, parse(["unlock", "--unit", "that-khe", "--period",

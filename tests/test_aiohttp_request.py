@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot.channels.telegram.adapter.adapter import build_application
-from bot.channels.telegram.adapter.request import AiohttpRequest, _redact
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.app import open_runtime
+from bot.channels.telegram.adapter import build_application
+from bot.channels.telegram.request import AiohttpRequest, _redact
 from bot.clock import FakeClock
 from bot.settings import Secret, Settings
 from tests.fakes.telegram_api import BOT_USER, FakeTelegramAPI, Upload

@@ -12,13 +12,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from bot.channels.telegram.adapter.sender import TelegramSender
-from bot.cli.main.proactive import COMMANDS
 from telegram import Bot
 
+from bot.channels.telegram.sender import TelegramSender
+from bot.cli.proactive import COMMANDS
 from bot.content import Content, ContentError, Localized
 from bot.core.engine import Engine
-from bot.core.handlers.officer import new_invite_code
 from bot.messages import Reply
 from bot.proactive.broadcasts import (
     AudienceError,
@@ -28,6 +27,7 @@ from bot.proactive.broadcasts import (
 )
 from bot.proactive.outbox import OutboxSender
 from bot.proactive.ratelimit import ChannelLimits
+from bot.reporting.invites import new_invite_code
 from bot.settings import Secret, Settings
 from bot.storage import Store
 from bot.storage.outbox import OutboxStore
@@ -306,7 +306,7 @@ async def test_guitin_errors_say_what_to_do(admin_engine: Engine) -> None:
 
 
 def test_the_cli_arguments_parse_as_documented() -> None:
-    from bot.cli.main.proactive import add_subcommands
+    from bot.cli.proactive import add_subcommands
 
     parser = argparse.ArgumentParser(prog="bdg-bot")
     add_subcommands(parser.add_subparsers(dest="command", required=True))

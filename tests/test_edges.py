@@ -23,16 +23,16 @@ import aiohttp
 import psutil
 import pytest
 from aiohttp.test_utils import TestServer
-from bot.channels.telegram.adapter.adapter import serve_telegram
-from bot.channels.zalo.adapter.adapter import WEBHOOK_PATH, build_zalo_app
-from bot.channels.zalo.adapter.client import TokenManager, ZaloClient
 from telegram import Update
 
 from bot.app import open_runtime
 from bot.channels import console
 from bot.channels.telegram import adapter as telegram_channel
+from bot.channels.telegram.adapter import serve_telegram
 from bot.channels.zalo import adapter as zalo_channel
 from bot.channels.zalo import client as zalo_client
+from bot.channels.zalo.adapter import WEBHOOK_PATH, build_zalo_app
+from bot.channels.zalo.client import TokenManager, ZaloClient
 from bot.cli import main as cli
 from bot.clock import FakeClock
 from bot.logging_filters import install, redact, remember
@@ -224,7 +224,7 @@ async def test_webhook_checks_path_and_size_and_bounds_requests_in_progress(
             except aiohttp.ClientError:
                 return None
 
-        from bot.channels.telegram.adapter.webhook import MAX_IN_PROGRESS
+        from bot.channels.telegram.webhook import MAX_IN_PROGRESS
 
         slow = [asyncio.create_task(post_slowly()) for _ in range(MAX_IN_PROGRESS)]
         await asyncio.sleep(0.5)
@@ -385,7 +385,7 @@ async def full_disk_migrate(self):
     await self.db.execute("PRAGMA max_page_count=4")
     return await migrate(self)
 storage.Store.migrate = full_disk_migrate
-from bot.cli.main.main import main
+from bot.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from bot.clock import FakeClock
 from bot.core.engine import Engine
-from bot.core.handlers.officer import new_invite_code
 from bot.reporting.indicators import load_indicators
+from bot.reporting.invites import new_invite_code
 from bot.reporting.parser import ParsedReport, parse_report, report_intent
 from bot.reporting.periods import load_calendar
 from bot.storage import Store

@@ -12,7 +12,7 @@ from bot.app import build_engine
 from bot.clock import FakeClock
 from bot.content import Content
 from bot.core.engine import Engine
-from bot.core.handlers.officer import new_invite_code
+from bot.reporting.invites import new_invite_code
 from bot.settings import Settings
 from bot.storage import Store
 from bot.storage.reports import NotAllowed, ReportStore

@@ -11,22 +11,22 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from bot.cli.main.proactive import COMMANDS as OUTBOX_COMMANDS
-from bot.cli.main.proactive import add_subcommands as add_outbox_subcommands
-from bot.cli.main.reporting import COMMANDS as REPORTING_COMMANDS
-from bot.cli.main.reporting import add_subcommands as add_reporting_subcommands
 
+from bot.cli.proactive import COMMANDS as OUTBOX_COMMANDS
+from bot.cli.proactive import add_subcommands as add_outbox_subcommands
+from bot.cli.reporting import COMMANDS as REPORTING_COMMANDS
+from bot.cli.reporting import add_subcommands as add_reporting_subcommands
 from bot.clock import FakeClock
 from bot.content import ContentError, load_content, read_yaml
 from bot.core.engine import Engine
-from bot.core.handlers.admin import resolve_period
-from bot.core.handlers.officer import new_invite_code
 from bot.messages import Incoming, Reply
 from bot.proactive.broadcasts import Broadcasts
 from bot.proactive.reminders import Occasion, Reminders
 from bot.reporting.indicators import load_indicators
+from bot.reporting.invites import new_invite_code
 from bot.reporting.parser import parse_report
 from bot.reporting.periods import load_calendar
+from bot.reporting.service import resolve_period
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import Store
 from bot.storage.reports import ReportStore
@@ -402,11 +402,11 @@ async def test_the_officers_display_name_is_kept_and_exported(
     assert "registered" in all_text(await engine.handle(inc))
     found = await reports.officer(f"{TG}:13")
     assert found is not None and found.display_name == "Nguyễn Thị Mai"
-    assert engine.reporting is not None
-    from bot.core.handlers.admin import load_status
+    from bot.reporting.service import Reporting, load_status
 
     await file(engine, "13", "BC N tt=1")
-    status = await load_status(engine.reporting, engine.content.units, CAL.period_of("N", 2026))
+    reporting = Reporting(load_indicators(), CAL, reports)
+    status = await load_status(reporting, engine.content.units, CAL.period_of("N", 2026))
     assert status.officer_label(f"{TG}:13") == f"Nguyễn Thị Mai ({TG}:13)"
 
 

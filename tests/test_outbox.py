@@ -11,15 +11,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bot.channels.telegram.adapter.sender import TelegramSender
 from telegram import Bot
 
-from bot.core.delivery import Delivery, ProactiveSender
-from bot.messages import Button, Reply
+from bot.channels.telegram.sender import TelegramSender
+from bot.messages import Button, Delivery, ProactiveSender, Reply
 from bot.proactive.outbox import OutboxSender
-from bot.proactive.ratelimit import Backoff, ChannelLimits, next_slot
+from bot.proactive.ratelimit import Backoff, ChannelLimits
 from bot.storage import Store
-from bot.storage.outbox import OutboxMessage, OutboxStore, reply_from_json, reply_to_json
+from bot.storage.outbox import (
+    OutboxMessage,
+    OutboxStore,
+    next_slot,
+    reply_from_json,
+    reply_to_json,
+)
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,7 +341,7 @@ from telegram import Bot
 from bot.proactive.ratelimit import ChannelLimits
 from bot.proactive.outbox import OutboxSender
 from bot.storage.outbox import OutboxStore
-from bot.channels.telegram.adapter.sender import TelegramSender
+from bot.channels.telegram.sender import TelegramSender
 from bot.storage import Store
 
 async def main(db, base_url, token):

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from bot.channels.telegram.adapter.adapter import serve_telegram
 
 from bot.app import open_runtime
+from bot.channels.telegram.adapter import serve_telegram
 from bot.clock import FakeClock
 from bot.core.engine import Engine
-from bot.core.handlers.officer import new_invite_code
 from bot.messages import Incoming
+from bot.reporting.invites import new_invite_code
 from bot.settings import Secret, Settings
 from bot.storage import Store, migrations
 from bot.storage.reports import ReportStore
@@ -165,9 +165,9 @@ BOT_PROCESS = textwrap.dedent(
     """
     import asyncio, sys
     sys.path.insert(0, sys.argv[3])
-    from bot.channels.telegram.adapter.adapter import serve_telegram
+    from bot.channels.telegram.adapter import serve_telegram
     from bot.clock import FakeClock
-    from bot.app import open_runtime
+    from bot.app import open_runtime, stop_on_signals
     from bot.settings import Secret, Settings
     from datetime import datetime
     from pathlib import Path
@@ -177,7 +177,7 @@ BOT_PROCESS = textwrap.dedent(
                             db_path=Path(sys.argv[4]))
         # The clock is injected: the test must not depend on which period is open today.
         async with open_runtime(settings, FakeClock(datetime(2026, 11, 28, 9, 0))) as rt:
-            await serve_telegram(rt)
+            await serve_telegram(rt, stop_on_signals())
 
     asyncio.run(main())
     """
@@ -248,13 +248,14 @@ async def test_erase_removes_the_citizens_campaign_messages(engine: Engine, stor
 async def test_the_scheduler_purges_expired_message_ids_every_hour(
     settings: Settings, clock: FakeClock
 ) -> None:
+    from bot.app import scheduled_passes
     from bot.proactive.outbox import OutboxSender
-    from bot.proactive.scheduler import PURGE_JOB_ID, Background, build_scheduler
+    from bot.proactive.scheduler import PURGE_JOB_ID, build_scheduler
     from bot.storage.outbox import OutboxStore
 
     async with open_runtime(settings, clock) as rt:
-        background = Background(rt, OutboxSender(OutboxStore(rt.store), {}, {}))
-        job = build_scheduler(background).get_job(PURGE_JOB_ID)
+        background = scheduled_passes(rt, OutboxSender(OutboxStore(rt.store), {}, {}))
+        job = build_scheduler(background, rt.settings.tz).get_job(PURGE_JOB_ID)
         assert job is not None and job.trigger.interval == timedelta(hours=1)
         await rt.store.track_messages("telegram:79", "79", [1, 2], clock.now())
         clock.advance(timedelta(hours=47))

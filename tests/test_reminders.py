@@ -12,20 +12,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from bot.cli.main.proactive import COMMANDS
 
-from bot.app import Runtime, open_runtime
+from bot.app import Runtime, open_runtime, run_background, scheduled_passes
+from bot.cli.proactive import COMMANDS
 from bot.clock import FakeClock
 from bot.content import Content, Localized
-from bot.core.delivery import Delivery
 from bot.core.engine import Engine
-from bot.core.handlers.officer import new_invite_code
-from bot.messages import Reply
+from bot.messages import Delivery, Reply
 from bot.proactive.outbox import OutboxSender
 from bot.proactive.ratelimit import ChannelLimits
 from bot.proactive.reminders import Reminders, long_date
-from bot.proactive.scheduler import REMINDER_JOB_ID, Background, build_scheduler, run_background
+from bot.proactive.scheduler import REMINDER_JOB_ID, ScheduledPasses, build_scheduler
 from bot.reporting.indicators import load_indicators
+from bot.reporting.invites import new_invite_code
 from bot.reporting.periods import PeriodCalendar, PeriodKind, ReminderSettings, load_calendar
 from bot.settings import Secret, Settings
 from bot.storage import Store
@@ -344,8 +343,8 @@ async def test_the_daily_job_is_one_stable_job_at_the_configured_time(
     runtime: tuple[Runtime, FakeClock],
 ) -> None:
     rt, _clock = runtime
-    background = Background(rt, OutboxSender(OutboxStore(rt.store), {}, {}))
-    scheduler = build_scheduler(background)
+    background = scheduled_passes(rt, OutboxSender(OutboxStore(rt.store), {}, {}))
+    scheduler = build_scheduler(background, rt.settings.tz)
     job = scheduler.get_job(REMINDER_JOB_ID)
     assert job is not None
     assert str(job.trigger.fields[5]) == "8" and str(job.trigger.fields[6]) == "0"  # hour, min
@@ -369,7 +368,7 @@ async def test_a_bot_down_at_eight_reminds_once_when_it_starts(
     async def start_once() -> None:
         stop = asyncio.Event()
 
-        async def ready(background: Background, scheduler: object) -> None:
+        async def ready(background: ScheduledPasses, scheduler: object) -> None:
             await background.sender.drain(within=5)
             stop.set()
 

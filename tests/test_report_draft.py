@@ -17,15 +17,13 @@ from zoneinfo import ZoneInfo
 import docx
 import openpyxl
 import pytest
-from bot.cli.main.report import COMMANDS, add_subcommands
 from PIL import Image
 
 from bot.app import build_engine
+from bot.cli.report import COMMANDS, add_subcommands
 from bot.clock import FakeClock
 from bot.content import Content, Unit
 from bot.core.engine import Engine
-from bot.core.handlers import report as report_chat
-from bot.core.handlers.officer import new_invite_code
 from bot.reporting import charts
 from bot.reporting.draft import (
     DEFAULT_TEMPLATE_PATH,
@@ -41,6 +39,7 @@ from bot.reporting.draft import (
 )
 from bot.reporting.export import SHEET_DATA, export_xlsx
 from bot.reporting.indicators import IndicatorSet, load_indicators
+from bot.reporting.invites import new_invite_code
 from bot.reporting.periods import load_calendar
 from bot.reporting.status import period_status
 from bot.settings import Settings
@@ -324,7 +323,7 @@ def test_charts_are_embedded_in_the_document() -> None:
 
 def test_matplotlib_and_docxtpl_are_not_loaded_at_start_up() -> None:
     code = (
-        "import sys, bot.cli.main.main, bot.cli.main.report, bot.app, bot.core.handlers.report; "
+        "import sys, bot.cli.main, bot.cli.report, bot.app, bot.core.handlers.report; "
         "print(sorted(m for m in ('matplotlib', 'docxtpl', 'docx') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -340,10 +339,7 @@ ZALO_ADMIN = "zalo:9002"
 @pytest.fixture
 def report_engine(settings: Settings, store: Store, content: Content, clock: FakeClock) -> Engine:
     admins = dataclasses.replace(settings, admins=settings.admins | {ZALO_ADMIN})
-    engine = build_engine(admins, store, content, clock)
-    if "baocaotonghop" not in engine.commands:  # until app.py registers it
-        report_chat.register(engine)
-    return engine
+    return build_engine(admins, store, content, clock)
 
 
 async def file_report(store: Store, unit: str, period: str, values: dict[str, int]) -> None:

@@ -6,9 +6,8 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.app import open_runtime
+from bot.app import channels_for, missing_setting, open_runtime, serve
 from bot.clock import FakeClock
-from bot.serve import channels_for, missing_setting, serve
 from bot.settings import Secret, Settings, ZaloSettings
 from bot.storage.reports import ReportStore
 from tests.fakes.telegram_api import FakeTelegramAPI

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import pytest
 from aiohttp.test_utils import TestServer
-from bot.channels.telegram.adapter.adapter import serve_telegram
-from bot.channels.zalo.adapter.adapter import WEBHOOK_PATH, build_zalo_app
 
 from bot.app import open_runtime
+from bot.channels.telegram.adapter import serve_telegram
+from bot.channels.zalo.adapter import WEBHOOK_PATH, build_zalo_app
 from bot.clock import FakeClock
 from bot.core.engine import Engine
 from bot.messages import Incoming, Reply

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bot.channels.telegram.adapter.adapter import serve_telegram
 
 from bot.app import Runtime, open_runtime
+from bot.channels.telegram.adapter import serve_telegram
 from bot.clock import FakeClock
 from bot.settings import Secret, Settings
 from tests.fakes.telegram_api import FakeTelegramAPI

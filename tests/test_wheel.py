@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from bot import data_dir
-from bot.content import DEFAULT_CONTENT_DIR
 from bot.i18n import LOCALES_DIR, CatalogError, check_catalogs, translations
+from bot.settings import DEFAULT_CONTENT_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a build reads; anything else in the checkout (data/, .venv/, tests/) stays out.

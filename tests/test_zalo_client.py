@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from bot.channels.zalo.adapter.client import TokenError, TokenManager, ZaloClient
 
 from bot.channels.zalo import client as zalo_client
+from bot.channels.zalo.client import TokenError, TokenManager, ZaloClient
 from bot.clock import FakeClock
 from bot.settings import Secret, ZaloSettings
 from bot.storage import Store

@@ -14,21 +14,20 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from bot.channels.zalo.adapter.adapter import (
+
+from bot.app import Runtime, open_runtime
+from bot.channels.zalo import adapter as zalo_channel
+from bot.channels.zalo import client as zalo_client
+from bot.channels.zalo.adapter import (
     CHANNEL_KEY,
     WEBHOOK_PATH,
     ZaloSender,
     build_zalo_app,
     serve_zalo,
 )
-
-from bot.app import Runtime, open_runtime
-from bot.channels.zalo import adapter as zalo_channel
-from bot.channels.zalo import client as zalo_client
 from bot.clock import FakeClock
-from bot.core.delivery import Delivery, ProactiveSender
-from bot.core.handlers.officer import new_invite_code
-from bot.messages import Button, Reply
+from bot.messages import Button, Delivery, ProactiveSender, Reply
+from bot.reporting.invites import new_invite_code
 from bot.settings import Settings
 from bot.storage.reports import ReportStore
 from bot.storage.zalo import get_interaction, load_tokens

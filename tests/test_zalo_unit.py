@@ -8,7 +8,10 @@ import json
 import unicodedata
 
 import pytest
-from bot.channels.zalo.adapter.adapter import (
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.channels.zalo.adapter import (
     Lanes,
     dedupe_key,
     event_time,
@@ -18,10 +21,7 @@ from bot.channels.zalo.adapter.adapter import (
     user_of,
     verify_signature,
 )
-from bot.channels.zalo.adapter.client import MAX_TEXT, split_text, utf16_len
-from hypothesis import given
-from hypothesis import strategies as st
-
+from bot.channels.zalo.client import MAX_TEXT, split_text, utf16_len
 from bot.i18n import use_language
 from bot.messages import Button, Document, Location, Reply
 

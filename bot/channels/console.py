@@ -11,8 +11,9 @@ import re
 import sys
 from typing import TextIO
 
-from bot.core.engine import Engine, numbered_text
-from bot.messages import Incoming, Location, Reply
+from bot.core.engine import Engine
+from bot.core.render import numbered_text
+from bot.messages import Delivery, Incoming, Location, Reply
 
 _LOCATION = re.compile(
     r"^\s*(?:/?location|/?vitri|/?vi tri)\s+(-?\d+(?:[.,]\d+)?)[\s,;]+(-?\d+(?:[.,]\d+)?)\s*$",
@@ -67,3 +68,18 @@ async def run_console(
             if reply.document is not None and reply.document.content:
                 stdout.flush()
         stdout.flush()
+
+
+class PrintSender:
+    """The console's proactive sender: prints the message to a stream (a terminal, a log)."""
+
+    def __init__(self, channel: str = "console", stream: TextIO | None = None) -> None:
+        self.channel = channel
+        self.stream = stream
+
+    async def deliver(self, user_key: str, reply: Reply) -> Delivery:
+        """Print `reply` addressed to `user_key`."""
+        stream = self.stream or sys.stdout
+        stream.write(f"— {self.channel}:{user_key} —\n{numbered_text(reply)}\n\n")
+        stream.flush()
+        return Delivery("sent")

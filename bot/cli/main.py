@@ -55,7 +55,7 @@ async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """Serve on the configured channels (console when none is configured)."""
-    from bot.serve import channels_for, missing_setting, serve, stop_on_signals
+    from bot.app import channels_for, missing_setting, serve, stop_on_signals
 
     channels = channels_for(settings, args.channel)
     if channels == ["console"]:

@@ -21,22 +21,19 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.app import Runtime, open_runtime
+from bot.app import Runtime, open_runtime, open_senders
 from bot.cli.reporting import missing_database
 from bot.content import Localized
-from bot.core.delivery import ProactiveSender
+from bot.messages import ProactiveSender
 from bot.proactive.broadcasts import (
     MAX_TEXT,
     AudienceError,
-    Broadcasts,
     BroadcastStatus,
     parse_audience,
 )
 from bot.proactive.outbox import OutboxSender
 from bot.proactive.ratelimit import limits_from_settings
-from bot.proactive.reminders import Reminders
 from bot.reporting.periods import zone_label
-from bot.serve import open_senders
 from bot.settings import Settings
 from bot.storage.outbox import OutboxStore
 
@@ -185,7 +182,7 @@ async def _report_left(rt: Runtime, senders: dict[str, ProactiveSender]) -> None
 async def cmd_reminders(settings: Settings, args: argparse.Namespace) -> int:
     """Run the reminder pass as of --at (default now): plan, queue, send."""
     async with open_runtime(settings) as rt:
-        reminders = Reminders.from_runtime(rt)
+        reminders = rt.reminders
         at = _parse_moment(args.at, settings, reminders.calendar.reminders.time)
         now = rt.clock.now()
         if at > now + FUTURE_SLACK and not args.dry_run and not getattr(args, "force", False):
@@ -277,7 +274,7 @@ async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
             print(missing, file=sys.stderr)
             return 1
         async with open_runtime(settings) as rt:
-            service = Broadcasts.from_runtime(rt)
+            service = rt.broadcasts
             if args.id is not None:
                 found = await service.status(args.id)
                 if found is None:
@@ -302,7 +299,7 @@ async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     async with open_runtime(settings) as rt:
-        service = Broadcasts.from_runtime(rt)
+        service = rt.broadcasts
         try:
             audience = parse_audience(args.to, rt.content.units)
         except AudienceError as exc:

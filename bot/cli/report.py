@@ -22,9 +22,14 @@ from typing import Any
 
 from bot.app import open_runtime
 from bot.cli.reporting import missing_database
-from bot.core.handlers.admin import resolve_period
-from bot.core.handlers.report import build_charts, build_draft, gather_report, template_path
 from bot.reporting.draft import ReportData, draft_filename
+from bot.reporting.service import (
+    build_charts,
+    build_draft,
+    gather_report,
+    resolve_period,
+    template_path,
+)
 from bot.settings import Settings
 
 __all__ = ["COMMANDS", "add_subcommands", "cmd_chart", "cmd_report"]

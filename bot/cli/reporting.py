@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import open_runtime
-from bot.core.handlers.admin import (
+from bot.reporting.export import export_filename
+from bot.reporting.periods import zone_label
+from bot.reporting.service import (
     ADDRESS_RE,
     DEFAULT_INVITE_DAYS,
     EXPORT_FORMATS,
@@ -38,8 +40,6 @@ from bot.core.handlers.admin import (
     revoke_invite,
     unlock_until,
 )
-from bot.reporting.export import export_filename
-from bot.reporting.periods import zone_label
 from bot.settings import Settings
 from bot.storage.reports import ReportStore
 

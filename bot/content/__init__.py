@@ -16,11 +16,9 @@ from typing import Any
 
 import yaml
 
-from bot import data_dir
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from bot.settings import DEFAULT_CONTENT_DIR
 
-#: The shipped `content/` (installed as `bot._content`); BOT_CONTENT_DIR replaces it.
-DEFAULT_CONTENT_DIR = data_dir("bot._content")
 SERVICE_CODES = ("shelter", "medical", "counseling", "legal", "referral", "essentials")
 UNIT_KINDS = ("tinh", "huyen", "thanhpho", "thixa", "xa", "phuong", "thitran")
 #: Kinds whose units file reports (the commune level).
@@ -32,6 +30,23 @@ _CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 class ContentError(ValueError):
     """A content file is missing, malformed or incomplete."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """A latitude/longitude box."""
+
+    lat: tuple[float, float]
+    lon: tuple[float, float]
+
+    def contains(self, lat: float, lon: float) -> bool:
+        """Whether (lat, lon) lies inside the box (edges included)."""
+        return self.lat[0] <= lat <= self.lat[1] and self.lon[0] <= lon <= self.lon[1]
+
+
+#: Mainland Viet Nam and its near islands, roughly: THE bounds every coordinate check uses
+#: (imported places, shared locations). A point outside is swapped, mistyped or abroad.
+VIET_NAM = Bounds(lat=(8.0, 23.5), lon=(102.0, 110.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,8 +449,8 @@ def load_units(path: Path) -> dict[str, Unit]:
             raise w.error("kind", f"must be one of {list(UNIT_KINDS)}")
         lat = lon = None
         if entry.get("lat") is not None or entry.get("lon") is not None:
-            lat = _coordinate(entry, "lat", w, 8.0, 23.5)
-            lon = _coordinate(entry, "lon", w, 102.0, 110.0)
+            lat = _coordinate(entry, "lat", w, *VIET_NAM.lat)
+            lon = _coordinate(entry, "lon", w, *VIET_NAM.lon)
         parent = entry.get("parent")
         units[code] = Unit(
             code=code,
@@ -479,8 +494,8 @@ def parse_place(entry: Mapping[str, Any], where: Where, units: Mapping[str, Unit
         name=_localized(entry, "name", w),
         unit=unit,
         address=_localized(entry, "address", w),
-        lat=_coordinate(entry, "lat", w, 8.0, 23.5),
-        lon=_coordinate(entry, "lon", w, 102.0, 110.0),
+        lat=_coordinate(entry, "lat", w, *VIET_NAM.lat),
+        lon=_coordinate(entry, "lon", w, *VIET_NAM.lon),
         phone=phone or None,
         hours=hours or None,
         services=services,

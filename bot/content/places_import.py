@@ -17,8 +17,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.content import SERVICE_CODES, Content, ContentError, Place, Unit, Where, parse_place
-from bot.core.places import VIET_NAM
+from bot.content import (
+    SERVICE_CODES,
+    VIET_NAM,
+    Content,
+    ContentError,
+    Place,
+    Unit,
+    Where,
+    parse_place,
+)
 from bot.storage import Store
 
 logger = logging.getLogger(__name__)

@@ -11,24 +11,21 @@ Feature modules register their commands, buttons and hooks in `bot.app.build_eng
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.content import Content
 from bot.core.matcher import Matcher
+from bot.core.render import option_data
 from bot.core.safety import Assessment, assess
 from bot.i18n import _, normalize_language, set_language, use_language
 from bot.messages import Button, Incoming, Reply
 from bot.storage import DialogRow, StorageError, Store, UserRow
-
-if TYPE_CHECKING:  # officer.py imports this module
-    from bot.core.handlers.officer import Reporting
 
 logger = logging.getLogger(__name__)
 
@@ -141,10 +138,8 @@ class Engine:
         self.on_emergency: EmergencyHandler = _no_emergency
         self.fallback: Fallback = _no_fallback
         self.stale_button: Handler = _no_fallback
-        #: The reporting feature's shared state (set by `build_engine`).
-        self.reporting: Reporting | None = None
-        #: `/start <code>` (a deep link with an invite code) goes here when set.
-        self.start_with_code: Handler | None = None
+        #: `/start <parameter>` (a deep link): the first pattern that matches takes it.
+        self.start_parameters: list[tuple[re.Pattern[str], Handler]] = []
         #: The language of each sender's last message, in memory only (never stored).
         self.recent_languages = RecentLanguages()
         #: Per dialog kind, what brings the user back into it after an emergency.
@@ -159,6 +154,14 @@ class Engine:
             if name in self.commands:
                 raise ValueError(f"command /{name} registered twice")
             self.commands[name] = handler
+
+    def add_start_parameter(self, pattern: re.Pattern[str], handler: Handler) -> None:
+        """Register `handler` for `/start <parameter>` when `pattern` matches the parameter."""
+        self.start_parameters.append((pattern, handler))
+
+    def start_handler(self, parameter: str) -> Handler | None:
+        """The handler registered for a `/start` parameter, if any."""
+        return next((h for rx, h in self.start_parameters if rx.match(parameter)), None)
 
     def add_button(self, prefix: str, handler: Handler) -> None:
         """Register `handler` for button data `prefix:rest` (or exactly `prefix`)."""
@@ -371,11 +374,6 @@ class RecentLanguages:
         self._langs.pop(address, None)
 
 
-def option_data(reply: Reply) -> list[str]:
-    """The data of a reply's buttons in the order a numbered channel shows them."""
-    return [b.data for row in reply.buttons for b in row if b.kind != "url"]
-
-
 def _options(replies: list[Reply]) -> list[str]:
     """The options of the last reply that has buttons."""
     return next((option_data(r) for r in reversed(replies) if option_data(r)), [])
@@ -401,20 +399,6 @@ def merge_options(replies: list[Reply]) -> list[Reply]:
         reply.buttons = [row for row in reply.buttons if row]
     replies[-1].buttons = [[b] for b in seen.values()] + replies[-1].buttons
     return replies
-
-
-def numbered_text(reply: Reply) -> str:
-    """Render a reply's buttons as numbered options (for channels without buttons)."""
-    options = [b for row in reply.buttons for b in row if b.kind != "url"]
-    links = [b for row in reply.buttons for b in row if b.kind == "url"]
-    lines = [reply.text] if reply.text else []
-    if options:
-        lines.append("")
-        lines.extend(f"{i}. {b.label}" for i, b in enumerate(options, 1))
-        with use_language(reply.lang) if reply.lang else contextlib.nullcontext():
-            lines.append(_("(Reply with a number.)"))
-    lines.extend(f"{b.label}: {b.url}" for b in links)
-    return "\n".join(lines)
 
 
 def button(label: str, data: str) -> Button:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from bot.content import Content, Place, Unit
+from bot.content import VIET_NAM, Bounds, Content, Place, Unit
 from bot.text import normalize
 
 EARTH_RADIUS_KM = 6371.0088
@@ -20,21 +20,6 @@ EARTH_RADIUS_KM = 6371.0088
 FAR_KM = 50.0
 
 
-@dataclass(frozen=True, slots=True)
-class Bounds:
-    """A latitude/longitude box."""
-
-    lat: tuple[float, float]
-    lon: tuple[float, float]
-
-    def contains(self, lat: float, lon: float) -> bool:
-        """Whether (lat, lon) lies inside the box (edges included)."""
-        return self.lat[0] <= lat <= self.lat[1] and self.lon[0] <= lon <= self.lon[1]
-
-
-#: Mainland Viet Nam and its near islands, roughly: THE bounds every coordinate check uses
-#: (imported places, shared locations). A point outside is swapped, mistyped or abroad.
-VIET_NAM = Bounds(lat=(8.0, 23.5), lon=(102.0, 110.0))
 _EARTH = Bounds(lat=(-90.0, 90.0), lon=(-180.0, 180.0))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.content import FileLoader, Localized, Unit, read_yaml
 from bot.i18n import _, use_language
@@ -24,9 +24,6 @@ from bot.messages import Reply
 from bot.storage import Store
 from bot.storage.outbox import BroadcastRow, OutboxMessage, OutboxStore
 from bot.storage.reports import ReportStore
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 __all__ = [
     "AUDIENCES",
@@ -304,18 +301,6 @@ class Broadcasts:
         self.tz = tz
         self.campaigns = list(campaigns)
         self.wall = wall
-
-    @classmethod
-    def from_runtime(cls, rt: Runtime) -> Broadcasts:
-        """The broadcasts of a running bot, with the campaigns of its content directory."""
-        units = rt.content.units
-        return cls(
-            store=rt.store,
-            units=units,
-            admins=rt.settings.admins,
-            tz=rt.settings.tz,
-            campaigns=load_campaigns(rt.settings.content_dir / "campaigns.yaml", units),
-        )
 
     # --- audiences ---------------------------------------------------------------------------
 

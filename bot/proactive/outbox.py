@@ -19,18 +19,15 @@ import logging
 import os
 import secrets
 import socket
-import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any
 
-from bot.core.delivery import Delivery, ProactiveSender
-from bot.core.engine import numbered_text
-from bot.messages import Reply
+from bot.messages import Delivery, ProactiveSender
 from bot.proactive.ratelimit import Backoff, ChannelLimits, limits_for
 from bot.storage.outbox import Claimed, OutboxStore, Outcome
 
-__all__ = ["MAX_ATTEMPTS", "OutboxSender", "PrintSender", "worker_id"]
+__all__ = ["MAX_ATTEMPTS", "OutboxSender", "worker_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,21 +42,6 @@ STALE_AFTER = 60.0
 def worker_id() -> str:
     """A name for this sending process, unique across restarts."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-class PrintSender:
-    """The console's proactive sender: prints the message to a stream (a terminal, a log)."""
-
-    def __init__(self, channel: str = "console", stream: TextIO | None = None) -> None:
-        self.channel = channel
-        self.stream = stream
-
-    async def deliver(self, user_key: str, reply: Reply) -> Delivery:
-        """Print `reply` addressed to `user_key`."""
-        stream = self.stream or sys.stdout
-        stream.write(f"— {self.channel}:{user_key} —\n{numbered_text(reply)}\n\n")
-        stream.flush()
-        return Delivery("sent")
 
 
 class OutboxSender:

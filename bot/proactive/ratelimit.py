@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.settings import Settings
 
-__all__ = ["UNLIMITED", "Backoff", "ChannelLimits", "limits_from_settings", "next_slot"]
+__all__ = ["UNLIMITED", "Backoff", "ChannelLimits", "limits_from_settings"]
 
 #: A rate with no limit (benchmarks, the console).
 UNLIMITED = math.inf
@@ -50,16 +50,6 @@ def limits_from_settings(settings: Settings) -> dict[str, ChannelLimits]:
 def limits_for(limits: Mapping[str, ChannelLimits], channel: str) -> ChannelLimits:
     """The limits of `channel`; a channel nobody configured gets Telegram's conservative ones."""
     return limits.get(channel) or ChannelLimits(30.0, 1.0)
-
-
-def next_slot(next_free: float | None, now: float, gap: float) -> tuple[float, float]:
-    """The slot of the next send and the channel's next free time after it.
-
-    There is no burst allowance: after an idle spell the first send goes at once and the
-    following ones are `gap` apart, so no one-second window ever holds more than the limit.
-    """
-    slot = now if next_free is None else max(next_free, now)
-    return slot, slot + gap
 
 
 class Backoff:

@@ -22,7 +22,7 @@ import time as walltime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from babel.dates import format_date
 
@@ -34,9 +34,6 @@ from bot.reporting.periods import Period, PeriodCalendar
 from bot.storage import Store
 from bot.storage.outbox import OutboxMessage, OutboxStore
 from bot.storage.reports import Officer, ReportStore
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 __all__ = ["Occasion", "PassResult", "Planned", "Reminders", "long_date"]
 
@@ -109,18 +106,6 @@ class Reminders:
         self.admins = sorted(admins)
         self.tz = tz
         self.wall = wall
-
-    @classmethod
-    def from_runtime(cls, rt: Runtime) -> Reminders:
-        """The reminders of a running bot (content and settings of the runtime)."""
-        return cls(
-            store=rt.store,
-            content=rt.content,
-            calendar=rt.reporting.calendar,
-            indicators=rt.reporting.indicators,
-            admins=rt.settings.admins,
-            tz=rt.settings.tz,
-        )
 
     # --- when -----------------------------------------------------------------------------------
 

@@ -13,20 +13,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import tzinfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.app import Runtime
-from bot.core.delivery import ProactiveSender
+from bot.clock import Clock
 from bot.proactive.broadcasts import Broadcasts
 from bot.proactive.outbox import OutboxSender
-from bot.proactive.ratelimit import limits_from_settings
 from bot.proactive.reminders import Reminders
-from bot.storage.outbox import OutboxStore
+from bot.storage import Store
 
-__all__ = ["REMINDER_JOB_ID", "Background", "build_scheduler", "run_background"]
+__all__ = ["PURGE_JOB_ID", "REMINDER_JOB_ID", "ScheduledPasses", "build_scheduler", "run_passes"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,32 +36,34 @@ PURGE_JOB_ID = "purge-hourly"
 MISFIRE_GRACE_S = 6 * 3600
 
 
-class Background:
-    """The reminder and campaign passes of one runtime, and the sender they feed."""
+class ScheduledPasses:
+    """The reminder, campaign and purge passes of one process, and the sender they feed."""
 
     def __init__(
         self,
-        rt: Runtime,
+        store: Store,
+        clock: Clock,
+        reminders: Reminders,
+        broadcasts: Broadcasts,
         sender: OutboxSender,
-        reminders: Reminders | None = None,
-        broadcasts: Broadcasts | None = None,
     ) -> None:
-        self.rt = rt
+        self.store = store
+        self.clock = clock
+        self.reminders = reminders
+        self.broadcasts = broadcasts
         self.sender = sender
-        self.reminders = reminders or Reminders.from_runtime(rt)
-        self.broadcasts = broadcasts or Broadcasts.from_runtime(rt)
 
     async def purge(self) -> None:
         """Drop what is past its keeping time (message ids, update ids, dialogs)."""
         try:
-            await self.rt.store.purge_expired(self.rt.clock.now())
+            await self.store.purge_expired(self.clock.now())
         except Exception:
             logger.exception("purge failed; it runs again in an hour")
 
     async def reminder_pass(self) -> None:
         """Queue today's reminders and digests if their time has come (idempotent)."""
         try:
-            result = await self.reminders.run(self.rt.clock.now())
+            result = await self.reminders.run(self.clock.now())
         except Exception:
             # A failing pass must not take the bot down; the next run (or restart) retries it.
             logger.exception("reminder pass failed")
@@ -73,7 +74,7 @@ class Background:
     async def campaign_pass(self) -> None:
         """Queue today's campaign messages whose time has come (idempotent)."""
         try:
-            created = await self.broadcasts.run_campaigns(self.rt.clock.now())
+            created = await self.broadcasts.run_campaigns(self.clock.now())
         except Exception:
             logger.exception("campaign pass failed")
             return
@@ -86,14 +87,13 @@ class Background:
         await self.campaign_pass()
 
 
-def build_scheduler(background: Background) -> AsyncIOScheduler:
+def build_scheduler(passes: ScheduledPasses, tz: tzinfo) -> AsyncIOScheduler:
     """The scheduler with the daily reminder job and one job per campaign time (not started)."""
-    tz = background.rt.settings.tz
     scheduler = AsyncIOScheduler(timezone=tz)
     options = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S, "max_instances": 1}
-    at = background.reminders.calendar.reminders.time
+    at = passes.reminders.calendar.reminders.time
     scheduler.add_job(
-        background.reminder_pass,
+        passes.reminder_pass,
         CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
         id=REMINDER_JOB_ID,
         name="deadline reminders and escalation",
@@ -103,18 +103,18 @@ def build_scheduler(background: Background) -> AsyncIOScheduler:
     # Message ids older than 48 h, old update ids and expired dialogs go every hour: what is
     # kept about a citizen must not outlive DESIGN.md §3.4's limits in a long-running bot.
     scheduler.add_job(
-        background.purge,
+        passes.purge,
         IntervalTrigger(hours=1, timezone=tz),
         id=PURGE_JOB_ID,
         name="purge expired ids and dialogs",
         replace_existing=True,
         **options,
     )
-    times = sorted({c.time for c in background.broadcasts.campaigns})
+    times = sorted({c.time for c in passes.broadcasts.campaigns})
     for t in times:
         # One job per distinct time: the pass queues every campaign due by then.
         scheduler.add_job(
-            background.campaign_pass,
+            passes.campaign_pass,
             CronTrigger(hour=t.hour, minute=t.minute, timezone=tz),
             id=f"campaigns-{t.hour:02d}{t.minute:02d}",
             name="campaign messages",
@@ -124,28 +124,24 @@ def build_scheduler(background: Background) -> AsyncIOScheduler:
     return scheduler
 
 
-async def run_background(
-    rt: Runtime,
-    senders: dict[str, ProactiveSender],
+async def run_passes(
+    passes: ScheduledPasses,
+    scheduler: AsyncIOScheduler,
     stop: asyncio.Event,
     *,
-    on_ready: Callable[[Background, AsyncIOScheduler], Awaitable[None] | None] | None = None,
+    on_ready: Callable[[ScheduledPasses, AsyncIOScheduler], Awaitable[None] | None] | None = None,
 ) -> None:
-    """Start the scheduler, run the start-up catch-up, and send from the outbox until `stop`."""
-    sender = OutboxSender(OutboxStore(rt.store), senders, limits_from_settings(rt.settings))
-    background = Background(rt, sender)
-    scheduler = build_scheduler(background)
+    """Start `scheduler`, run the start-up catch-up, and send from the outbox until `stop`."""
     scheduler.start()
     try:
-        logger.info("outbox sender for: %s", ", ".join(sorted(senders)) or "no channel")
         for job in scheduler.get_jobs():
             logger.info("scheduled %s (%s), next run %s", job.id, job.name, job.next_run_time)
-        await background.catch_up()
+        await passes.catch_up()
         if on_ready is not None:
-            ready = on_ready(background, scheduler)
+            ready = on_ready(passes, scheduler)
             if ready is not None:
                 await ready
-        await sender.run(stop)
+        await passes.sender.run(stop)
     finally:
         with contextlib.suppress(Exception):
             scheduler.shutdown(wait=False)

@@ -23,10 +23,10 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from bot.content import DEFAULT_CONTENT_DIR
 from bot.reporting.indicators import IndicatorSet
 from bot.reporting.periods import Period, zone_label
 from bot.reporting.status import PeriodStatus, PeriodTotals, Totals, UnitStatus, totals
+from bot.settings import DEFAULT_CONTENT_DIR
 
 __all__ = [
     "ANNEX_CAPTION",

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.content import DEFAULT_CONTENT_DIR, ContentError, FileLoader, Localized, read_yaml
+from bot.content import ContentError, FileLoader, Localized, read_yaml
 from bot.i18n import N_, _, current_language
+from bot.settings import DEFAULT_CONTENT_DIR
 
 __all__ = [
     "DEFAULT_INDICATORS_PATH",

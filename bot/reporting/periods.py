@@ -15,8 +15,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.content import DEFAULT_CONTENT_DIR, FileLoader, Localized, read_yaml
+from bot.content import FileLoader, Localized, read_yaml
 from bot.i18n import _, current_language, use_language
+from bot.settings import DEFAULT_CONTENT_DIR
 from bot.text import fold
 
 __all__ = [

@@ -18,7 +18,6 @@ from typing import Any, Literal
 import aiosqlite
 
 from bot.messages import Button, Reply
-from bot.proactive.ratelimit import next_slot
 from bot.storage import Store
 
 __all__ = [
@@ -46,6 +45,16 @@ STATES: tuple[State, ...] = (
 CLAIM_BATCH = 8
 #: Rows per INSERT batch when queueing.
 INSERT_BATCH = 500
+
+
+def next_slot(next_free: float | None, now: float, gap: float) -> tuple[float, float]:
+    """The slot of the next send and the channel's next free time after it.
+
+    There is no burst allowance: after an idle spell the first send goes at once and the
+    following ones are `gap` apart, so no one-second window ever holds more than the limit.
+    """
+    slot = now if next_free is None else max(next_free, now)
+    return slot, slot + gap
 
 
 def reply_to_json(reply: Reply) -> str:

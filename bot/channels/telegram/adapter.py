@@ -31,10 +31,9 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.app import Runtime
 from bot.core.engine import Engine
+from bot.core.runtime import Runtime
 from bot.messages import Button, Incoming, Location, Reply
-from bot.serve import stop_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -275,10 +274,9 @@ def build_application(
     return application, channel
 
 
-async def serve_telegram(rt: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Serve until `stop` is set (or SIGINT/SIGTERM): long polling, or the configured webhook."""
+async def serve_telegram(rt: Runtime, stop: asyncio.Event) -> None:
+    """Serve until `stop` is set: long polling, or the configured webhook."""
     application, channel = build_application(rt)
-    stop = stop or stop_on_signals()
     s = rt.settings
     async with application:
         me = await application.bot.get_me()

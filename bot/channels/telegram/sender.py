@@ -19,8 +19,7 @@ from telegram.error import (
 )
 
 from bot.channels.telegram.adapter import inline_markup
-from bot.core.delivery import Delivery
-from bot.messages import Reply
+from bot.messages import Delivery, Reply
 
 __all__ = ["TelegramSender"]
 

@@ -32,15 +32,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import Runtime
 from bot.channels.zalo.client import SendResult, TokenManager, ZaloClient, split_text
 from bot.clock import Clock
-from bot.core.delivery import Delivery
-from bot.core.engine import numbered_text, option_data
 from bot.core.places import map_link
+from bot.core.render import numbered_text, option_data
+from bot.core.runtime import Runtime
 from bot.i18n import _, normalize_language, use_language
-from bot.messages import Incoming, Location, Reply
-from bot.serve import stop_on_signals
+from bot.messages import Delivery, Incoming, Location, Reply
 from bot.settings import ZaloSettings
 from bot.storage import UPDATE_ID_TTL, Store
 from bot.storage.zalo import (
@@ -594,11 +592,10 @@ async def open_zalo_sender(
         await channel.close()
 
 
-async def serve_zalo(rt: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Serve the webhook on ZALO_WEBHOOK_LISTEN until `stop` is set (or SIGINT/SIGTERM)."""
+async def serve_zalo(rt: Runtime, stop: asyncio.Event) -> None:
+    """Serve the webhook on ZALO_WEBHOOK_LISTEN until `stop` is set."""
     if rt.settings.zalo is None:
         raise ValueError("the Zalo settings (ZALO_*) are not set")
-    stop = stop or stop_on_signals()
     app = build_zalo_app(rt)
     # No access log: it adds nothing but noise (and never any text: bodies are not logged).
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)

@@ -9,61 +9,43 @@ period's status) are shared with the command line (`bot.cli.reporting`).
 from __future__ import annotations
 
 import asyncio
-import difflib
 import functools
 import logging
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
 
-from bot.content import Unit
 from bot.core.engine import Context, Engine, Handler, button
-from bot.core.handlers.officer import Reporting, new_invite_code, when
+from bot.core.handlers.officer import when
 from bot.i18n import _
 from bot.messages import Document, Reply
-from bot.reporting.periods import Period, PeriodCalendar
+from bot.reporting.periods import Period
+from bot.reporting.service import (
+    ADDRESS_RE,
+    DEFAULT_INVITE_DAYS,
+    EXPORT_FORMATS,
+    MAX_INVITE_DAYS,
+    Reporting,
+    UnitError,
+    build_export,
+    invite_link,
+    issue_invite,
+    load_status,
+    province_name,
+    resolve_period,
+    resolve_unit,
+    revoke_invite,
+    unlock_until,
+)
 from bot.reporting.status import (
-    PeriodStatus,
     format_status,
     format_totals,
-    period_status,
     totals,
 )
-from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_INVITE_DAYS = 14
-#: An invite is a key to a unit's reports: a year is already generous for a forgotten code.
 DEFAULT_UNLOCK_DAYS = 7
 MAX_UNLOCK_DAYS = 60
-MAX_INVITE_DAYS = 365
-BOT_PLACEHOLDER = "<bot>"
-EXPORT_FORMATS = ("xlsx", "csv")
-# Kind words an admin may type before a name ("xa that khe"); unit codes never start with them.
-_KIND_WORDS = ("thi-tran-", "phuong-", "xa-")
 
-__all__ = [
-    "ADDRESS_RE",
-    "DEFAULT_INVITE_DAYS",
-    "EXPORT_FORMATS",
-    "MAX_INVITE_DAYS",
-    "AdminCommands",
-    "IssuedInvite",
-    "UnitError",
-    "admin_only",
-    "build_export",
-    "invite_link",
-    "issue_invite",
-    "load_status",
-    "refusal",
-    "register",
-    "resolve_period",
-    "resolve_unit",
-    "revoke_invite",
-    "unlock_until",
-]
+__all__ = ["AdminCommands", "admin_only", "refusal", "register"]
 
 
 def register(engine: Engine, reporting: Reporting) -> None:
@@ -99,167 +81,10 @@ def admin_only(handler: Handler) -> Handler:
 # --- shared with the command line ---------------------------------------------------------------
 
 
-def resolve_period(calendar: PeriodCalendar, raw: str, today: date) -> Period | None:
-    """A period from an id (`2026-N`) or a token (`N`, `6T2026`); the default when empty.
-
-    A bare kind (`6T`) means the period of that kind open now, or the one that closed last:
-    the department looks back, and a period that has not opened has nothing to show.
-    """
-    raw = raw.strip()
-    if not raw:
-        return calendar.default_for(today)
-    return calendar.get(raw) or calendar.latest(raw, today)
-
-
-#: A `channel:user` address as `officers list` prints it (for bound invites and revoking).
-ADDRESS_RE = re.compile(r"(telegram|zalo|console):[^\s:]+")
-
-
-class UnitError(Exception):
-    """A unit that cannot get an invite: `reason` is unknown or not_reporting."""
-
-    def __init__(
-        self, reason: str, raw: str, suggestions: tuple[str, ...] = (), unit: Unit | None = None
-    ) -> None:
-        super().__init__(f"{reason}: {raw}")
-        self.reason = reason
-        self.raw = raw
-        self.suggestions = suggestions
-        self.unit = unit
-
-
-def resolve_unit(units: Mapping[str, Unit], raw: str) -> Unit:
-    """The reporting unit with code `raw`; its name (with or without accents) works too.
-
-    Raises UnitError("unknown", with close codes as suggestions) or UnitError("not_reporting")
-    for a province or district: only communes and wards file reports.
-    """
-    slug = "-".join(fold(raw).replace("_", " ").split())
-    candidates = [slug] + [slug[len(w) :] for w in _KIND_WORDS if slug.startswith(w)]
-    unit = next((units[c] for c in candidates if c in units), None)
-    if unit is None:
-        names = {"-".join(fold(u.name).split()): u.code for u in units.values() if u.reports}
-        unit = next((units[names[c]] for c in candidates if c in names), None)
-    if unit is None:
-        codes = [u.code for u in units.values() if u.reports]
-        close = difflib.get_close_matches(slug, codes, n=3, cutoff=0.75)
-        raise UnitError("unknown", raw.strip(), tuple(close))
-    if not unit.reports:
-        raise UnitError("not_reporting", raw.strip(), unit=unit)
-    return unit
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedInvite:
-    """A stored one-time invite."""
-
-    code: str
-    unit: Unit
-    expires_at: datetime
-    bound_to: str | None = None
-
-
-async def issue_invite(
-    reporting: Reporting,
-    unit: Unit,
-    *,
-    days: int,
-    by: str,
-    now: datetime,
-    bound_to: str | None = None,
-) -> IssuedInvite:
-    """Create and store a one-time invite for `unit`, valid `days` days.
-
-    `bound_to` makes it usable by that address only: the way to let a revoked officer
-    register again (an ordinary invite refuses a revoked address).
-    """
-    if not 1 <= days <= MAX_INVITE_DAYS:
-        raise ValueError(f"days must be 1..{MAX_INVITE_DAYS}")
-    code = new_invite_code()
-    expires_at = now + timedelta(days=days)
-    await reporting.reports.create_invite(code, unit.code, expires_at, by, now, bound_to=bound_to)
-    logger.info("invite issued for %s by %s, valid %d days", unit.code, by, days)
-    return IssuedInvite(code, unit, expires_at, bound_to)
-
-
-def invite_link(bot_username: str, code: str) -> str:
-    """`https://t.me/<bot>?start=<code>`; `<bot>` stands in while the username is unknown."""
-    name = bot_username.strip().lstrip("@") or BOT_PLACEHOLDER
-    return f"https://t.me/{name}?start={code}"
-
-
-async def load_status(
-    reporting: Reporting, units: Mapping[str, Unit], period: Period
-) -> PeriodStatus:
-    """Read a period's first and latest versions and build its status."""
-    current = await reporting.reports.current_reports(period.id)
-    first = await reporting.reports.first_reports(period.id)
-    status = period_status(period, units, current, first)
-    status.officer_names.update(await reporting.reports.display_names())
-    return status
-
-
-def build_export(
-    status: PeriodStatus,
-    reporting: Reporting,
-    fmt: str,
-    tz: tzinfo | None,
-    made_at: datetime | None = None,
-    province: str = "",
-) -> Document:
-    """The file of a period in `fmt` (xlsx or csv), named as the CLI names it."""
-    # Imported here: openpyxl costs start-up time every bot pays and few requests use.
-    from bot.reporting.export import export_csv, export_filename, export_xlsx
-
-    if fmt == "csv":
-        content = export_csv(status, reporting.indicators)
-    else:
-        content = export_xlsx(
-            status, reporting.indicators, tz=tz, made_at=made_at, province=province
-        )
-    return Document(export_filename(status.period.id, fmt), content)
-
-
 # --- the chat commands ---------------------------------------------------------------------------
 
 
 MAX_LISTED = 30
-
-
-def unlock_until(period: Period, today: date, days: int) -> date:
-    """The last day a unit may file after an unlock of `days` days from `today`.
-
-    Never before the period's own end: unlocking a period that is still open must not
-    announce (or mean) less time than it already has.
-    """
-    return max(today + timedelta(days=days), period.late_until)
-
-
-def province_name(units: Mapping[str, Unit]) -> str:
-    """The name of the top of the hierarchy (the province), '' when there is none."""
-    top = [u for u in units.values() if not u.parent]
-    return top[0].full_name("vi") if len(top) == 1 else ""
-
-
-@dataclass(frozen=True, slots=True)
-class RevokeOutcome:
-    """What `revoke_invite` did: revoked, already, used (by `used_by`) or unknown."""
-
-    state: str
-    used_by: str | None = None
-
-
-async def revoke_invite(reporting: Reporting, code: str, now: datetime) -> RevokeOutcome:
-    """Withdraw an unused invite code (a used one is left: revoke its officer instead)."""
-    found = await reporting.reports.revoke_invite(code.strip().lower(), now)
-    if found is None:
-        return RevokeOutcome("unknown")
-    if found.revoked_at is not None:
-        return RevokeOutcome("already")
-    if found.used_by is not None:
-        return RevokeOutcome("used", found.used_by)
-    logger.info("invite for %s withdrawn", found.unit_code)
-    return RevokeOutcome("revoked")
 
 
 class AdminCommands:

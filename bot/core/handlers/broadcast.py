@@ -34,179 +34,17 @@ CANCEL_WORDS = frozenset({"huy", "cancel", "huy bo"})  # compared folded: "hủy
 RECENT = 5
 
 
-def register(engine: Engine) -> None:
+def register(engine: Engine, service: Broadcasts) -> None:
     """Register /guitin, /trangthai, their buttons and the draft dialog on `engine`."""
-    engine.add_command(compose, "guitin", "broadcast")
-    engine.add_command(status, "trangthai", "status")
-    engine.add_button("bc", pressed)
-    engine.dialog_hooks.append(draft_text)
-
-
-def _service(ctx: Context) -> Broadcasts:
-    engine = ctx.engine
-    return Broadcasts(
-        store=engine.store, units=engine.content.units, admins=engine.admins, tz=engine.clock.tz
-    )
+    commands = BroadcastCommands(service)
+    engine.add_command(commands.compose, "guitin", "broadcast")
+    engine.add_command(commands.status, "trangthai", "status")
+    engine.add_button("bc", commands.pressed)
+    engine.dialog_hooks.append(commands.draft_text)
 
 
 def _admins_only() -> list[Reply]:
     return [Reply(_("This command is for the department's administrators only."))]
-
-
-async def compose(ctx: Context, args: str) -> list[Reply]:
-    """Start a broadcast draft: ask for the text (optionally for a given audience)."""
-    if not ctx.is_admin:
-        return _admins_only()
-    ctx.topic = "_broadcast"
-    audience = "subscribers"
-    if args.strip():
-        try:
-            audience = parse_audience(args, ctx.content.units)
-        except AudienceError:
-            return [
-                Reply(
-                    _(
-                        "«{audience}» is not an audience. Type /guitin alone for people who "
-                        "opted in, or /guitin officers, /guitin admins, /guitin unit:<code> "
-                        "(codes: bdg-bot units list)."
-                    ).format(audience=args.strip()[:40])
-                )
-            ]
-    state = {"step": "text", "audience": audience, "text": "", "nonce": secrets.token_hex(4)}
-    await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
-    label = audience_label(audience, ctx.content.units, ctx.lang)
-    return [
-        Reply(
-            _(
-                "New broadcast to {audience}. Send the text of the message now (up to {max} "
-                "characters). You will see a preview before anything is sent."
-            ).format(audience=label, max=MAX_TEXT),
-            buttons=[[button(_("Cancel"), "bc:cancel")]],
-        )
-    ]
-
-
-async def draft_text(ctx: Context, text: str) -> list[Reply] | None:
-    """Take the admin's next message as the broadcast text (or a new audience) and preview."""
-    row = await ctx.store.get_dialog(ctx.address, ctx.now)
-    if row is None or row.kind != DIALOG_KIND or not ctx.is_admin:
-        return None
-    if text.isdigit() and len(text) <= 2:
-        return None  # a number picks one of the offered options (Zalo, console)
-    state = dict(row.state)
-    if normalize(text) in CANCEL_WORDS:
-        return await cancel(ctx)
-    ctx.topic = "_broadcast"
-    candidate = text.strip().lower()
-    if state["step"] == "confirm" and (candidate in AUDIENCES or candidate.startswith("unit:")):
-        try:
-            state["audience"] = parse_audience(candidate, ctx.content.units)
-        except AudienceError:
-            return [Reply(_("Unknown unit code. See the codes with: bdg-bot units list"))]
-        return await preview(ctx, state)
-    if len(text) > MAX_TEXT:
-        return [
-            Reply(
-                _(
-                    "The message is {length} characters long; the limit is {max}. Shorten it "
-                    "and send it again."
-                ).format(length=len(text), max=MAX_TEXT)
-            )
-        ]
-    state["text"] = text
-    state["step"] = "confirm"
-    return await preview(ctx, state)
-
-
-async def preview(ctx: Context, state: dict[str, object]) -> list[Reply]:
-    """Show the draft with who will get it, and ask to confirm."""
-    state["nonce"] = secrets.token_hex(4)  # an older preview's "send" button no longer works
-    await ctx.store.set_dialog(ctx.address, DIALOG_KIND, dict(state), ctx.now + DIALOG_TTL)
-    audience = str(state["audience"])
-    size = len(await _service(ctx).recipients(audience))
-    label = audience_label(audience, ctx.content.units, ctx.lang)
-    lines = [
-        _("Preview. To: {audience} ({count} people now).").format(audience=label, count=size),
-        "────────",
-        str(state["text"]),
-        "────────",
-    ]
-    if size == 0:
-        lines.append(_("Nobody is in this audience yet: choose another one or cancel."))
-        send = []
-    else:
-        lines.append(_("Send it? To correct the text, just send the new text."))
-        send = [button(_("Send to {count}").format(count=size), f"bc:send:{state['nonce']}")]
-    who = [
-        button(_("People who opted in"), "bc:aud:subscribers"),
-        button(_("Officers"), "bc:aud:officers"),
-        button(_("Administrators"), "bc:aud:admins"),
-    ]
-    return [
-        Reply(
-            "\n".join(lines),
-            buttons=[row for row in (send, who, [button(_("Cancel"), "bc:cancel")]) if row],
-        )
-    ]
-
-
-async def cancel(ctx: Context) -> list[Reply]:
-    """Drop the draft."""
-    await ctx.store.clear_dialog(ctx.address)
-    return [Reply(_("Broadcast cancelled: nothing was sent."))]
-
-
-async def pressed(ctx: Context, rest: str) -> list[Reply]:
-    """The broadcast buttons: send:<nonce>, aud:<audience>, cancel."""
-    if not ctx.is_admin:
-        return _admins_only()
-    action, _sep, arg = rest.partition(":")
-    row = await ctx.store.get_dialog(ctx.address, ctx.now)
-    draft = row.state if row is not None and row.kind == DIALOG_KIND else None
-    if action == "cancel":
-        return await cancel(ctx) if draft else [Reply(_("There is no broadcast draft."))]
-    if draft is None:
-        return [Reply(_("This draft is no longer open. Type /guitin to start a new broadcast."))]
-    if action == "aud":
-        try:
-            draft["audience"] = parse_audience(arg, ctx.content.units)
-        except AudienceError:
-            return [Reply(_("Unknown unit code. See the codes with: bdg-bot units list"))]
-        if draft["step"] != "confirm":
-            await ctx.store.set_dialog(ctx.address, DIALOG_KIND, draft, ctx.now + DIALOG_TTL)
-            label = audience_label(draft["audience"], ctx.content.units, ctx.lang)
-            return [Reply(_("To: {audience}. Now send the text.").format(audience=label))]
-        return await preview(ctx, draft)
-    if action == "send":
-        if draft.get("step") != "confirm" or draft.get("nonce") != arg:
-            # A double tap, or the button of an older preview: never send twice.
-            return [Reply(_("This preview is out of date; use the latest one."))]
-        await ctx.store.clear_dialog(ctx.address)
-        text = str(draft["text"])
-        service = _service(ctx)
-        broadcast, created = await service.create(
-            audience=str(draft["audience"]),
-            text=Localized(vi=text, en=text),
-            created_by=ctx.address,
-        )
-        if not created:
-            return [
-                Reply(
-                    _(
-                        "The same message to the same audience was already queued today "
-                        "(broadcast #{id}): nothing was queued again. /trangthai {id} shows it."
-                    ).format(id=broadcast.id)
-                )
-            ]
-        return [
-            Reply(
-                _(
-                    "Broadcast #{id} queued for {count} people. It goes out at the platforms' "
-                    "speed limit; /trangthai {id} shows the progress."
-                ).format(id=broadcast.id, count=broadcast.recipients)
-            )
-        ]
-    return [Reply(_("That button is no longer valid. Type /guitin to start a new broadcast."))]
 
 
 def status_line(s: BroadcastStatus, ctx: Context) -> str:
@@ -238,32 +76,194 @@ def status_line(s: BroadcastStatus, ctx: Context) -> str:
     )
 
 
-async def status(ctx: Context, args: str) -> list[Reply]:
-    """Show queued / sent / failed per broadcast (the latest ones, or broadcast ID)."""
-    if not ctx.is_admin:
-        return _admins_only()
-    ctx.topic = "_broadcast_status"
-    service = _service(ctx)
-    arg = args.strip().lstrip("#")
-    if arg:
-        # A broadcast id is small; a long number is a typo, not a row (and overflows SQLite).
-        found = await service.status(int(arg)) if arg.isdigit() and len(arg) <= 12 else None
-        if found is None:
+class BroadcastCommands:
+    """The broadcast commands over one `Broadcasts` service (built once with the runtime)."""
+
+    def __init__(self, service: Broadcasts) -> None:
+        self.service = service
+
+    async def compose(self, ctx: Context, args: str) -> list[Reply]:
+        """Start a broadcast draft: ask for the text (optionally for a given audience)."""
+        if not ctx.is_admin:
+            return _admins_only()
+        ctx.topic = "_broadcast"
+        audience = "subscribers"
+        if args.strip():
+            try:
+                audience = parse_audience(args, ctx.content.units)
+            except AudienceError:
+                return [
+                    Reply(
+                        _(
+                            "«{audience}» is not an audience. Type /guitin alone for people who "
+                            "opted in, or /guitin officers, /guitin admins, /guitin unit:<code> "
+                            "(codes: bdg-bot units list)."
+                        ).format(audience=args.strip()[:40])
+                    )
+                ]
+        state = {"step": "text", "audience": audience, "text": "", "nonce": secrets.token_hex(4)}
+        await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
+        label = audience_label(audience, ctx.content.units, ctx.lang)
+        return [
+            Reply(
+                _(
+                    "New broadcast to {audience}. Send the text of the message now (up to {max} "
+                    "characters). You will see a preview before anything is sent."
+                ).format(audience=label, max=MAX_TEXT),
+                buttons=[[button(_("Cancel"), "bc:cancel")]],
+            )
+        ]
+
+    async def draft_text(self, ctx: Context, text: str) -> list[Reply] | None:
+        """Take the admin's next message as the broadcast text (or a new audience) and preview."""
+        row = await ctx.store.get_dialog(ctx.address, ctx.now)
+        if row is None or row.kind != DIALOG_KIND or not ctx.is_admin:
+            return None
+        if text.isdigit() and len(text) <= 2:
+            return None  # a number picks one of the offered options (Zalo, console)
+        state = dict(row.state)
+        if normalize(text) in CANCEL_WORDS:
+            return await self.cancel(ctx)
+        ctx.topic = "_broadcast"
+        candidate = text.strip().lower()
+        if state["step"] == "confirm" and (
+            candidate in AUDIENCES or candidate.startswith("unit:")
+        ):
+            try:
+                state["audience"] = parse_audience(candidate, ctx.content.units)
+            except AudienceError:
+                return [Reply(_("Unknown unit code. See the codes with: bdg-bot units list"))]
+            return await self.preview(ctx, state)
+        if len(text) > MAX_TEXT:
             return [
                 Reply(
-                    _("There is no broadcast #{id}. Type /trangthai for the latest ones.").format(
-                        id=arg[:12]
-                    )
+                    _(
+                        "The message is {length} characters long; the limit is {max}. Shorten it "
+                        "and send it again."
+                    ).format(length=len(text), max=MAX_TEXT)
                 )
             ]
-        return [Reply(status_line(found, ctx))]
-    recent = await service.recent(RECENT)
-    counts = await OutboxStore(ctx.store).counts()
-    waiting = counts.get("queued", 0) + counts.get("sending", 0)
-    lines = [_("Outbox: {count} messages waiting to be sent.").format(count=waiting)]
-    if not recent:
-        lines.append(_("No broadcasts yet. Type /guitin to send one."))
-    else:
-        lines.append(_("Latest broadcasts:"))
-        lines += [status_line(s, ctx) for s in recent]
-    return [Reply("\n".join(lines))]
+        state["text"] = text
+        state["step"] = "confirm"
+        return await self.preview(ctx, state)
+
+    async def preview(self, ctx: Context, state: dict[str, object]) -> list[Reply]:
+        """Show the draft with who will get it, and ask to confirm."""
+        state["nonce"] = secrets.token_hex(4)  # an older preview's "send" button no longer works
+        await ctx.store.set_dialog(ctx.address, DIALOG_KIND, dict(state), ctx.now + DIALOG_TTL)
+        audience = str(state["audience"])
+        size = len(await self.service.recipients(audience))
+        label = audience_label(audience, ctx.content.units, ctx.lang)
+        lines = [
+            _("Preview. To: {audience} ({count} people now).").format(audience=label, count=size),
+            "────────",
+            str(state["text"]),
+            "────────",
+        ]
+        if size == 0:
+            lines.append(_("Nobody is in this audience yet: choose another one or cancel."))
+            send = []
+        else:
+            lines.append(_("Send it? To correct the text, just send the new text."))
+            send = [button(_("Send to {count}").format(count=size), f"bc:send:{state['nonce']}")]
+        who = [
+            button(_("People who opted in"), "bc:aud:subscribers"),
+            button(_("Officers"), "bc:aud:officers"),
+            button(_("Administrators"), "bc:aud:admins"),
+        ]
+        return [
+            Reply(
+                "\n".join(lines),
+                buttons=[row for row in (send, who, [button(_("Cancel"), "bc:cancel")]) if row],
+            )
+        ]
+
+    async def cancel(self, ctx: Context) -> list[Reply]:
+        """Drop the draft."""
+        await ctx.store.clear_dialog(ctx.address)
+        return [Reply(_("Broadcast cancelled: nothing was sent."))]
+
+    async def pressed(self, ctx: Context, rest: str) -> list[Reply]:
+        """The broadcast buttons: send:<nonce>, aud:<audience>, cancel."""
+        if not ctx.is_admin:
+            return _admins_only()
+        action, _sep, arg = rest.partition(":")
+        row = await ctx.store.get_dialog(ctx.address, ctx.now)
+        draft = row.state if row is not None and row.kind == DIALOG_KIND else None
+        if action == "cancel":
+            return await self.cancel(ctx) if draft else [Reply(_("There is no broadcast draft."))]
+        if draft is None:
+            return [
+                Reply(_("This draft is no longer open. Type /guitin to start a new broadcast."))
+            ]
+        if action == "aud":
+            try:
+                draft["audience"] = parse_audience(arg, ctx.content.units)
+            except AudienceError:
+                return [Reply(_("Unknown unit code. See the codes with: bdg-bot units list"))]
+            if draft["step"] != "confirm":
+                await ctx.store.set_dialog(ctx.address, DIALOG_KIND, draft, ctx.now + DIALOG_TTL)
+                label = audience_label(draft["audience"], ctx.content.units, ctx.lang)
+                return [Reply(_("To: {audience}. Now send the text.").format(audience=label))]
+            return await self.preview(ctx, draft)
+        if action == "send":
+            if draft.get("step") != "confirm" or draft.get("nonce") != arg:
+                # A double tap, or the button of an older preview: never send twice.
+                return [Reply(_("This preview is out of date; use the latest one."))]
+            await ctx.store.clear_dialog(ctx.address)
+            text = str(draft["text"])
+            service = self.service
+            broadcast, created = await service.create(
+                audience=str(draft["audience"]),
+                text=Localized(vi=text, en=text),
+                created_by=ctx.address,
+            )
+            if not created:
+                return [
+                    Reply(
+                        _(
+                            "The same message to the same audience was already queued today "
+                            "(broadcast #{id}): nothing was queued again. "
+                            "/trangthai {id} shows it."
+                        ).format(id=broadcast.id)
+                    )
+                ]
+            return [
+                Reply(
+                    _(
+                        "Broadcast #{id} queued for {count} people. It goes out at the platforms' "
+                        "speed limit; /trangthai {id} shows the progress."
+                    ).format(id=broadcast.id, count=broadcast.recipients)
+                )
+            ]
+        return [Reply(_("That button is no longer valid. Type /guitin to start a new broadcast."))]
+
+    async def status(self, ctx: Context, args: str) -> list[Reply]:
+        """Show queued / sent / failed per broadcast (the latest ones, or broadcast ID)."""
+        if not ctx.is_admin:
+            return _admins_only()
+        ctx.topic = "_broadcast_status"
+        service = self.service
+        arg = args.strip().lstrip("#")
+        if arg:
+            # A broadcast id is small; a long number is a typo, not a row (and overflows SQLite).
+            found = await service.status(int(arg)) if arg.isdigit() and len(arg) <= 12 else None
+            if found is None:
+                return [
+                    Reply(
+                        _(
+                            "There is no broadcast #{id}. Type /trangthai for the latest ones."
+                        ).format(id=arg[:12])
+                    )
+                ]
+            return [Reply(status_line(found, ctx))]
+        recent = await service.recent(RECENT)
+        counts = await OutboxStore(ctx.store).counts()
+        waiting = counts.get("queued", 0) + counts.get("sending", 0)
+        lines = [_("Outbox: {count} messages waiting to be sent.").format(count=waiting)]
+        if not recent:
+            lines.append(_("No broadcasts yet. Type /guitin to send one."))
+        else:
+            lines.append(_("Latest broadcasts:"))
+            lines += [status_line(s, ctx) for s in recent]
+        return [Reply("\n".join(lines))]

@@ -9,7 +9,6 @@ from bot.content import Content, Hotline, Topic
 from bot.core.engine import DELETING_CHANNELS, Context, Engine, button
 from bot.core.handlers.officer import cancel_dialog
 from bot.core.handlers.places import place_prompt
-from bot.core.invites import INVITE_RE
 from bot.core.matcher import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
 from bot.core.safety import Assessment
 from bot.core.safety_reply import emergency_line, safety_replies
@@ -127,8 +126,9 @@ async def start(ctx: Context, args: str) -> list[Reply]:
     """Welcome the user and show the menu (an invite code is handled by the officer feature)."""
     # Only an invite code goes to registration; any other deep-link parameter (a campaign
     # poster's link, say) gets the ordinary welcome.
-    if args and ctx.engine.start_with_code is not None and INVITE_RE.match(args):
-        return await ctx.engine.start_with_code(ctx, args)
+    handler = ctx.engine.start_handler(args) if args else None
+    if handler is not None:
+        return await handler(ctx, args)
     ctx.topic = "_start"
     province = ctx.content.deployment.province.get(ctx.lang)
     lines = [

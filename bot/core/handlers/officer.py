@@ -5,19 +5,17 @@ restart in the middle of a guided report resumes where the officer was."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from babel.dates import format_datetime
 
 from bot.content import Content, Unit
 from bot.core.engine import Context, Engine, button
-from bot.core.invites import INVITE_RE, new_invite_code
 from bot.i18n import _
 from bot.messages import Reply
-from bot.reporting.indicators import IndicatorSet, Problem
+from bot.reporting.indicators import Problem
+from bot.reporting.invites import INVITE_RE, new_invite_code
 from bot.reporting.parser import (
     CLEAR_VALUES,
     example_line,
@@ -27,9 +25,10 @@ from bot.reporting.parser import (
     report_intent,
     requested_period,
 )
-from bot.reporting.periods import Period, PeriodCalendar, zone_label
+from bot.reporting.periods import Period, zone_label
+from bot.reporting.service import Reporting
 from bot.storage import StorageError
-from bot.storage.reports import DraftGone, InviteError, NotAllowed, Officer, ReportStore
+from bot.storage.reports import DraftGone, InviteError, NotAllowed, Officer
 from bot.text import normalize
 
 DIALOG_KIND = "report"
@@ -44,31 +43,10 @@ BACK_WORDS = frozenset({"ql", "quay lai", "back", "lui"})
 DIALOG_CANCEL_COMMANDS = frozenset({"huy", "cancel"})
 
 
-@dataclass
-class Reporting:
-    """What the officer and admin features share: indicators, periods and report storage."""
-
-    indicators: IndicatorSet
-    calendar: PeriodCalendar
-    reports: ReportStore
-
-    async def closed_check(self, unit_code: str, today: date) -> Callable[[Period], bool]:
-        """A test of whether a period is closed for this unit today (admin unlocks included)."""
-        unlocks = await self.reports.unlocks_of(unit_code)
-        return lambda period: self.closed(period, today, unlocks)
-
-    def closed(self, period: Period, today: date, unlocks: dict[str, date]) -> bool:
-        """A locked period stays closed unless an admin unlocked it up to today or later."""
-        if self.calendar.status(period, today) != "locked":
-            return False
-        until = unlocks.get(period.id)
-        return until is None or until < today
-
-
 def register(engine: Engine, reporting: Reporting) -> None:
     """Register the officer features on `engine`."""
     flow = OfficerFlow(reporting)
-    engine.start_with_code = flow.start_with_code
+    engine.add_start_parameter(INVITE_RE, flow.start_with_code)
     engine.add_command(flow.register_command, "dangky_canbo", "register")
     engine.add_command(flow.report_command, "baocao", "report")
     engine.add_command(flow.my_reports, "baocaocuatoi", "myreports")

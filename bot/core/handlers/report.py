@@ -11,84 +11,38 @@ keeps answering meanwhile. docxtpl and matplotlib are imported only then.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, tzinfo
-from pathlib import Path
 
-from bot.content import Content
 from bot.core.engine import Context, Engine
-from bot.core.handlers.admin import admin_only, load_status, province_name, resolve_period
-from bot.core.handlers.officer import Reporting
+from bot.core.handlers.admin import admin_only
 from bot.i18n import _
 from bot.messages import Document, Reply
 from bot.reporting.draft import (
     ReportData,
     draft_filename,
     rate_text,
-    report_data,
     vi_int,
 )
 from bot.reporting.periods import Period
+from bot.reporting.service import (
+    Reporting,
+    build_charts,
+    build_draft,
+    gather_report,
+    resolve_period,
+    template_path,
+)
 
-__all__ = ["build_charts", "build_draft", "gather_report", "register", "template_path"]
+__all__ = ["ReportCommands", "register"]
 
 #: Channels that cannot send a file: the admin gets text instead.
 TEXT_ONLY_CHANNELS = frozenset({"zalo"})
 
 
-def register(engine: Engine) -> None:
+def register(engine: Engine, reporting: Reporting) -> None:
     """Register /baocaotonghop and /bieudo (admins only) on `engine`."""
-    engine.add_command(admin_only(report_command), "baocaotonghop")
-    engine.add_command(admin_only(chart_command), "bieudo")
-
-
-# --- shared with the command line ---------------------------------------------------------------
-
-
-def template_path(content: Content) -> Path:
-    """The Word template of the deployment's content folder."""
-    return content.directory / "report_template.docx"
-
-
-async def gather_report(
-    reporting: Reporting,
-    content: Content,
-    period: Period,
-    *,
-    made_at: datetime | None = None,
-    tz: tzinfo | None = None,
-) -> ReportData:
-    """Read the period, the same period a year earlier and the officers into ReportData."""
-    status = await load_status(reporting, content.units, period)
-    previous = None
-    if period.year > 1901:
-        before = reporting.calendar.period_of(period.kind, period.year - 1)
-        previous = await load_status(reporting, content.units, before)
-    officers = await reporting.reports.officers()
-    return report_data(
-        status,
-        reporting.indicators,
-        previous=previous,
-        officer_units={o.unit_code for o in officers if o.active},
-        agency=content.deployment.agency.vi,
-        province=province_name(content.units),
-        place=content.deployment.province.vi,
-        made_at=made_at,
-        tz=tz,
-    )
-
-
-def build_charts(data: ReportData) -> dict[str, bytes]:
-    """Both charts as PNG (matplotlib imported only now)."""
-    from bot.reporting.charts import render_charts
-
-    return render_charts(data)
-
-
-def build_draft(data: ReportData, template: Path, *, charts: bool = True) -> bytes:
-    """The .docx draft, with the charts embedded unless `charts` is false."""
-    from bot.reporting.draft import render_docx
-
-    return render_docx(data, template, build_charts(data) if charts else None)
+    commands = ReportCommands(reporting)
+    engine.add_command(admin_only(commands.report_command), "baocaotonghop")
+    engine.add_command(admin_only(commands.chart_command), "bieudo")
 
 
 # --- the chat commands ---------------------------------------------------------------------------
@@ -144,63 +98,67 @@ def _text_only(ctx: Context, data: ReportData, what: str, command: str) -> list[
     return [Reply(summary(data, ctx.lang) + "\n\n" + note)]
 
 
-async def _gather(ctx: Context, args: str) -> ReportData | Reply:
-    reporting = ctx.engine.reporting
-    if reporting is None:  # build_engine always sets it; a bare test engine may not
-        return Reply(_("Reporting is not set up on this bot."))
-    period = _period(ctx, reporting, args)
-    if isinstance(period, Reply):
-        return period
-    return await gather_report(
-        reporting, ctx.content, period, made_at=ctx.now, tz=ctx.engine.clock.tz
-    )
+class ReportCommands:
+    """/baocaotonghop and /bieudo over the reporting services of the runtime."""
 
+    def __init__(self, reporting: Reporting) -> None:
+        self.reporting = reporting
 
-async def report_command(ctx: Context, args: str) -> list[Reply]:
-    """`/baocaotonghop [period]`: the report draft as a Word file."""
-    data = await _gather(ctx, args)
-    if isinstance(data, Reply):
-        return [data]
-    if ctx.inc.channel in TEXT_ONLY_CHANNELS:
-        command = f"bdg-bot report --period {data.period.id}"
-        return _text_only(ctx, data, _("Word document"), command)
-    from bot.reporting.draft import ReportTemplateError
+    async def _gather(self, ctx: Context, args: str) -> ReportData | Reply:
+        reporting = self.reporting
+        period = _period(ctx, reporting, args)
+        if isinstance(period, Reply):
+            return period
+        return await gather_report(
+            reporting, ctx.content, period, made_at=ctx.now, tz=ctx.engine.clock.tz
+        )
 
-    template = template_path(ctx.content)
-    try:
-        content = await asyncio.to_thread(build_draft, data, template)
-    except ReportTemplateError as exc:
-        return [Reply(_("The report template cannot be used: {problem}").format(problem=exc))]
-    caption = _(
-        "{period}: report draft from {reported} of {expected} units. Fill in the marked "
-        "sections, the number and the date before sending."
-    ).format(
-        period=data.period.label(ctx.lang),
-        reported=vi_int(len(data.status.reported)),
-        expected=vi_int(len(data.status.expected)),
-    )
-    document = Document(draft_filename(data.period.id), content, caption)
-    return [Reply(caption, document=document)]
+    async def report_command(self, ctx: Context, args: str) -> list[Reply]:
+        """`/baocaotonghop [period]`: the report draft as a Word file."""
+        data = await self._gather(ctx, args)
+        if isinstance(data, Reply):
+            return [data]
+        if ctx.inc.channel in TEXT_ONLY_CHANNELS:
+            command = f"bdg-bot report --period {data.period.id}"
+            return _text_only(ctx, data, _("Word document"), command)
+        from bot.reporting.draft import ReportTemplateError
 
+        template = template_path(ctx.content)
+        try:
+            content = await asyncio.to_thread(build_draft, data, template)
+        except ReportTemplateError as exc:
+            return [Reply(_("The report template cannot be used: {problem}").format(problem=exc))]
+        caption = _(
+            "{period}: report draft from {reported} of {expected} units. Fill in the marked "
+            "sections, the number and the date before sending."
+        ).format(
+            period=data.period.label(ctx.lang),
+            reported=vi_int(len(data.status.reported)),
+            expected=vi_int(len(data.status.expected)),
+        )
+        document = Document(draft_filename(data.period.id), content, caption)
+        return [Reply(caption, document=document)]
 
-async def chart_command(ctx: Context, args: str) -> list[Reply]:
-    """`/bieudo [period]`: the reporting-status and indicator charts as PNG files."""
-    data = await _gather(ctx, args)
-    if isinstance(data, Reply):
-        return [data]
-    if ctx.inc.channel in TEXT_ONLY_CHANNELS:
-        command = f"bdg-bot chart --period {data.period.id} --out DIR"
-        return _text_only(ctx, data, _("charts"), command)
-    from bot.reporting.charts import chart_filenames
+    async def chart_command(self, ctx: Context, args: str) -> list[Reply]:
+        """`/bieudo [period]`: the reporting-status and indicator charts as PNG files."""
+        data = await self._gather(ctx, args)
+        if isinstance(data, Reply):
+            return [data]
+        if ctx.inc.channel in TEXT_ONLY_CHANNELS:
+            command = f"bdg-bot chart --period {data.period.id} --out DIR"
+            return _text_only(ctx, data, _("charts"), command)
+        from bot.reporting.charts import chart_filenames
 
-    images = await asyncio.to_thread(build_charts, data)
-    names = chart_filenames(data.period.id)
-    captions = {
-        "status": _("{period}: reporting status by unit group."),
-        "indicators": _("{period}: each indicator, this period beside the same period last year."),
-    }
-    replies = []
-    for key, image in images.items():
-        caption = captions[key].format(period=data.period.label(ctx.lang))
-        replies.append(Reply(caption, document=Document(names[key], image, caption)))
-    return replies
+        images = await asyncio.to_thread(build_charts, data)
+        names = chart_filenames(data.period.id)
+        captions = {
+            "status": _("{period}: reporting status by unit group."),
+            "indicators": _(
+                "{period}: each indicator, this period beside the same period last year."
+            ),
+        }
+        replies = []
+        for key, image in images.items():
+            caption = captions[key].format(period=data.period.label(ctx.lang))
+            replies.append(Reply(caption, document=Document(names[key], image, caption)))
+        return replies
