@@ -121,6 +121,13 @@ async def cmd_places(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"  - {problem}")
                 return 1
             print(f"Imported {result.count} trusted addresses from {result.source}.")
+            if result.restored:
+                print(
+                    f"Restored the leading 0 that Excel dropped from {len(result.restored)} "
+                    "phone number(s) (format the phone column as text to keep it):"
+                )
+                for r in result.restored:
+                    print(f"  - row {r.row} ({r.place_id}): {r.given} -> {r.phone}")
             return 0
         label = "sample data (places.yaml)" if rt.content.places_sample else "imported list"
         print(f"{len(rt.content.places)} trusted addresses — {label}")

@@ -98,3 +98,16 @@ def test_places_import_cli_rejects_and_lists(tmp_path: Path) -> None:
     assert "nothing changed" in result.stdout and "row 2" in result.stdout
     listing = run_cli(["places", "list"], tmp_path)
     assert "sample data" in listing.stdout
+
+
+def test_places_import_cli_says_which_phones_were_restored(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "id,name_vi,unit,address_vi,lat,lon,phone\n"
+        "x,Tên,xã Tam Thanh,Đ/c,21.85,106.76,912345678\n",
+        "utf-8",
+    )
+    result = run_cli(["places", "import", str(good)], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Imported 1" in result.stdout
+    assert "row 2 (x): 912345678 -> 0912345678" in result.stdout
