@@ -1,4 +1,5 @@
-"""What a serving bot does on its own: the daily reminder pass, campaign messages, the outbox.
+"""What a serving bot does on its own: the daily reminder pass, campaign messages, the outbox,
+and at start-up the officers' notices about what a crash left unsaid.
 
 One APScheduler `AsyncIOScheduler` in the configured time zone holds the jobs (stable ids, so
 a restart replaces rather than adds them). Every job only queues into the outbox under dedupe
@@ -21,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.broadcast import Broadcasts
 from bot.core.app import Runtime
 from bot.core.delivery import ProactiveSender
+from bot.core.officer import restart_notices
 from bot.outbox.ratelimit import limits_from_settings
 from bot.outbox.sender import OutboxSender
 from bot.outbox.store import OutboxStore
@@ -80,8 +82,19 @@ class Background:
         if any(new for _b, new in created):
             self.sender.wake()
 
+    async def restart_pass(self) -> None:
+        """Tell officers what a crash left unsaid: owed "saved" replies, unconfirmed drafts."""
+        try:
+            queued = await restart_notices(self.rt.engine, self.sender.wall())
+        except Exception:
+            logger.exception("restart notices failed; the next start retries them")
+            return
+        if queued:
+            self.sender.wake()
+
     async def catch_up(self) -> None:
         """Run today's passes now: a bot that was down at their time still sends, once."""
+        await self.restart_pass()
         await self.reminder_pass()
         await self.campaign_pass()
 
