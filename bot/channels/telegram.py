@@ -112,6 +112,8 @@ def to_incoming(update: Update) -> Incoming | None:
         "user_key": str(user.id),
         "locale_hint": user.language_code,
         "chat_key": str(chat.id),
+        # Kept only if this person registers as an officer, so exports name a person.
+        "display_name": (user.full_name or user.username or "").strip()[:80] or None,
     }
     if update.callback_query is not None:
         return Incoming(**base, button=update.callback_query.data or "")  # type: ignore[arg-type]
