@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
 from bot.content import Unit
+from bot.core import help_chat
 from bot.core.engine import Context, Engine, Handler, button
 from bot.core.officer import Reporting, new_invite_code, when
 from bot.core.types import Document, Reply
@@ -77,6 +78,8 @@ def register(engine: Engine, reporting: Reporting) -> None:
     engine.add_command(admin_only(admin.invites), "loimoi", "invites")
     engine.add_command(admin_only(admin.revoke), "thuhoi", "revoke")
     engine.add_button("adm", admin_only(admin.button))
+    # /help lists the commands by role (citizen, officer, admin), so it knows them all here.
+    help_chat.register(engine, reporting)
 
 
 def refusal() -> Reply:
