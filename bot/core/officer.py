@@ -58,10 +58,10 @@ DIALOG_CANCEL_COMMANDS = frozenset({"huy", "cancel"})
 #: Channels that show a reply in this process as soon as the engine returns it (the console
 #: prints it): no "saved" reply can be lost there, so none is recorded as owed.
 IMMEDIATE_CHANNELS = frozenset({"console"})
-#: Channels that do not report delivery (`Engine.sent`): an owed "saved" reply is taken as
-#: delivered once the process has lived this long after handing it over (longer than any
-#: send takes). A crash before that re-sends it after the restart: a rare duplicate, never
-#: a silence.
+#: On a channel that has not reported a delivery (`Engine.sent`) since start-up (Zalo), an
+#: owed "saved" reply is taken as delivered once the process has lived this long after
+#: handing it over (longer than any send takes). A crash before that sends it again after
+#: the restart: a rare duplicate, never a silence.
 ACK_GRACE = timedelta(seconds=30)
 #: How many handed-over "saved" replies wait for their delivery report (memory bound).
 ACK_WAITING_MAX = 1000
@@ -145,6 +145,8 @@ class OfficerFlow:
         self.r = reporting
         #: "Saved" replies handed to a channel, by the event they answer, until delivered.
         self._waiting: OrderedDict[Incoming, int] = OrderedDict()
+        #: Channels seen reporting deliveries: their owed replies wait for the report only.
+        self._reporting_channels: set[str] = set()
 
     # --- registration ---------------------------------------------------------------------
 
@@ -478,6 +480,8 @@ class OfficerFlow:
         self._waiting[ctx.inc] = report_id
         while len(self._waiting) > ACK_WAITING_MAX:
             self._waiting.popitem(last=False)
+        if ctx.inc.channel in self._reporting_channels:
+            return  # a send that fails leaves it owed: the next start-up sends it
         loop = asyncio.get_running_loop()
         store = ctx.store
         reports = self.r.reports
@@ -489,6 +493,7 @@ class OfficerFlow:
 
     async def delivered(self, inc: Incoming) -> None:
         """The channel sent every reply to `inc`: a "saved" among them is owed no more."""
+        self._reporting_channels.add(inc.channel)
         report_id = self._waiting.pop(inc, None)
         if report_id is not None:
             # Awaited (bounded) rather than left in the background: the sooner it is
