@@ -465,7 +465,8 @@ class ZaloSender:
             if data is None:
                 return Delivery("undeliverable", detail="the reminder does not fill the template")
             result = await self.client.send_template(user_key, self.template.template_id, data)
-            return await self._offered(user_key, reply, _delivery(result, 1))
+            # No menu is remembered: the template shows no numbered options to answer.
+            return _delivery(result, 1)
         if window == "billed":
             return Delivery("undeliverable", detail="outside Zalo's free 48-hour window")
         return Delivery("undeliverable", detail="outside Zalo's 7-day window")
