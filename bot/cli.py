@@ -44,12 +44,12 @@ def _setup_logging() -> None:
 
 async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     """Chat in the terminal."""
-    from bot.channels.console import run_console
+    from bot.channels.console import serve_console
 
     # The terminal is the chat window: only warnings may interrupt the conversation.
     logging.getLogger().setLevel(logging.WARNING)
     async with open_runtime(settings) as rt:
-        await run_console(rt.engine, user=args.user)
+        await serve_console(rt, user=args.user)
     return 0
 
 
@@ -194,6 +194,16 @@ def _stopped(exc: Exception) -> int:
     return 1
 
 
+def _quiet_stdout() -> None:
+    """Send what is left of stdout to /dev/null, so the flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `bdg-bot`."""
     args = parser().parse_args(argv)
@@ -218,5 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`bdg-bot places list | head`): stop quietly, as `cat` does.
+        _quiet_stdout()
+        return 141
     except Exception as exc:
         return _stopped(exc)
