@@ -53,3 +53,12 @@ def test_every_registered_command_has_a_help_line(engine: Engine) -> None:
     known = {name for h in lines for name in (h.name, *h.aliases)}
     missing = sorted(set(engine.commands) - known)
     assert not missing, f"add these to bot/core/help_chat.py: {missing}"
+
+
+def test_telegram_menu_offers_help_and_only_registered_commands(engine: Engine) -> None:
+    from bot.channels.telegram import COMMANDS
+
+    for lang, items in COMMANDS.items():
+        names = [name for name, _desc in items]
+        assert {"help", "trogiup"} & set(names), lang
+        assert set(names) <= set(engine.commands), lang

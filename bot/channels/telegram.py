@@ -54,6 +54,7 @@ COMMANDS = {
         ("dangky", "Nhận tin chiến dịch"),
         ("huy", "Ngừng nhận tin chiến dịch"),
         ("xoa", "Xóa cuộc trò chuyện"),
+        ("trogiup", "Các lệnh bạn dùng được"),
     ],
     "en": [
         ("start", "Start, main menu"),
@@ -63,6 +64,7 @@ COMMANDS = {
         ("subscribe", "Receive campaign news"),
         ("unsubscribe", "Stop campaign news"),
         ("delete", "Erase this chat"),
+        ("help", "Commands you can use"),
     ],
 }
 
