@@ -472,7 +472,7 @@ class ZaloClient:
                 timeout=DETAIL_TIMEOUT,
             ) as resp:
                 answer = await resp.json(content_type=None)
-        except (TokenError, aiohttp.ClientError, TimeoutError, ValueError):
+        except (TokenError, StorageError, aiohttp.ClientError, TimeoutError, ValueError):
             logger.info("Zalo user detail unavailable: the display name is not kept")
             return None
         data = answer.get("data") if isinstance(answer, dict) else None
