@@ -9,7 +9,12 @@ Prints `name: value` lines:
 - the most confused topic pairs, and how often off-topic text or a greeting is answered as a
   topic.
 
-Options: `--folds K` (default 5), `--cost C`, `--min-df N`, `--quiet` (figures only).
+Options: `--folds K` (default 5), `--cost C`, `--min-df N`, `--threshold T`, `--quiet`
+(figures only), `--grid` (cross-validated top-1 and off-topic answered for a range of C and
+answer thresholds: how the shipped values were chosen; the frozen file is not read).
+
+In the confused pairs, "(unsure)" means the right topic was not answered because no topic was
+likely enough, "(off-topic/greeting)" that the message was taken for one of those.
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.content import load_content  # noqa: E402
-from bot.core.matcher import COST, GREETING, MIN_DF, OFF_TOPIC, Matcher  # noqa: E402
+from bot.core.matcher import (  # noqa: E402
+    ANSWER_THRESHOLD,
+    COST,
+    GREETING,
+    MIN_DF,
+    OFF_TOPIC,
+    Matcher,
+)
 
 FROZEN = ROOT / "tests" / "data" / "eval" / "frozen.yaml"
 
@@ -36,6 +48,15 @@ def load_frozen(path: Path = FROZEN) -> list[dict[str, str | None]]:
     """The frozen test questions: text, lang, topic (a topic id, `_greeting` or None)."""
     items: list[dict[str, str | None]] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return items
+
+
+def _answered(matcher: Matcher, text: str, topic: str | None) -> str:
+    """What a wrong answer was, for the confused pairs: a topic or why none was given."""
+    if topic is not None:
+        return topic
+    ranked = matcher.match(text)
+    best = ranked.candidates[0][1] if ranked.candidates else 0.0
+    return "(unsure)" if best >= ranked.score else "(off-topic/greeting)"
 
 
 def score(matcher: Matcher, items: Iterable[tuple[str, str | None]]) -> dict[str, object]:
@@ -57,7 +78,7 @@ def score(matcher: Matcher, items: Iterable[tuple[str, str | None]]) -> dict[str
             top1 += m.topic == expected
             top3 += expected in dict(m.candidates)
             if m.topic != expected:
-                confused[(expected, m.topic or "-")] += 1
+                confused[(expected, _answered(matcher, text, m.topic))] += 1
                 misses.append((text, expected, m.topic))
     return {
         "n": on,
@@ -87,12 +108,14 @@ def folds(
     return out
 
 
-def cross_validate(k: int, cost: float, min_df: int = MIN_DF) -> dict[str, object]:
-    """k-fold accuracy over the examples, faq.yaml always in training."""
+def cross_validate(
+    k: int, cost: float, min_df: int = MIN_DF, thresholds: Iterable[float] = (ANSWER_THRESHOLD,)
+) -> dict[float, dict[str, object]]:
+    """k-fold accuracy over the examples, faq.yaml always in training, per answer threshold."""
     content = load_content()
     parts = folds(content.examples, k)
-    totals: Counter[str] = Counter()
-    confused: Counter[tuple[str, str]] = Counter()
+    totals: dict[float, Counter[str]] = {t: Counter() for t in thresholds}
+    confused: dict[float, Counter[tuple[str, str]]] = {t: Counter() for t in thresholds}
     for i in range(k):
         train: dict[str, dict[str, list[str]]] = {}
         for j, part in enumerate(parts):
@@ -100,13 +123,35 @@ def cross_validate(k: int, cost: float, min_df: int = MIN_DF) -> dict[str, objec
                 for class_id, lang, text in part:
                     train.setdefault(class_id, {}).setdefault(lang, []).append(text)
         matcher = Matcher(content.topics, train, cost=cost, min_df=min_df)
-        result = score(matcher, [(t, c) for c, _l, t in parts[i]])
-        for key in ("n", "off", "off_answered", "greetings", "greetings_answered"):
-            totals[key] += int(result[key])  # type: ignore[call-overload]
-        totals["top1"] += round(float(result["top1"]) * int(result["n"]))  # type: ignore[arg-type,call-overload]
-        totals["top3"] += round(float(result["top3"]) * int(result["n"]))  # type: ignore[arg-type,call-overload]
-        confused.update(result["confused"])  # type: ignore[call-overload]
-    return {**totals, "confused": confused}
+        for threshold in thresholds:
+            matcher.answer_threshold = threshold
+            for lang in ("vi", "en"):
+                rows = [(t, c) for c, lg, t in parts[i] if lg == lang]
+                result = score(matcher, rows)
+                n = int(result["n"])  # type: ignore[call-overload]
+                hits = round(float(result["top1"]) * n)  # type: ignore[arg-type]
+                total = totals[threshold]
+                for key in ("n", "off", "off_answered", "greetings", "greetings_answered"):
+                    total[key] += int(result[key])  # type: ignore[call-overload]
+                total["top1"] += hits
+                total["top3"] += round(float(result["top3"]) * n)  # type: ignore[arg-type]
+                total[f"n_{lang}"] += n
+                total[f"top1_{lang}"] += hits
+                confused[threshold].update(result["confused"])  # type: ignore[call-overload]
+    return {t: {**totals[t], "confused": confused[t]} for t in thresholds}
+
+
+def grid(k: int, min_df: int) -> None:
+    """Cross-validated top-1 and off-topic answered for a range of C and thresholds."""
+    print("cost threshold cv_top1 cv_off_topic_answered")
+    for cost in (16.0, 32.0, 64.0, 128.0, 256.0):
+        results = cross_validate(k, cost, min_df, (20.0, 30.0, 40.0, 50.0))
+        for threshold, cv in results.items():
+            n = int(cv["n"])  # type: ignore[call-overload]
+            off = int(cv["off"])  # type: ignore[call-overload]
+            top1 = int(cv["top1"]) / n  # type: ignore[call-overload]
+            rate = int(cv["off_answered"]) / max(off, 1)  # type: ignore[call-overload]
+            print(f"{cost:g} {threshold:g} {top1:.3f} {rate:.3f}", flush=True)
 
 
 def main() -> int:
@@ -115,22 +160,36 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cost", type=float, default=COST)
     parser.add_argument("--min-df", type=int, default=MIN_DF)
+    parser.add_argument("--threshold", type=float, default=ANSWER_THRESHOLD)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--grid", action="store_true", help="choose C and threshold by CV")
     parser.add_argument("--misses", action="store_true", help="list the frozen-set misses")
     args = parser.parse_args()
 
+    if args.grid:
+        grid(args.folds, args.min_df)
+        return 0
     content = load_content()
-    cv = cross_validate(args.folds, args.cost, args.min_df)
+    cv = cross_validate(args.folds, args.cost, args.min_df, (args.threshold,))[args.threshold]
     n = int(cv["n"])  # type: ignore[call-overload]
     print(f"cv_folds: {args.folds}")
     print(f"cv_questions: {n}")
     print(f"cv_top1: {int(cv['top1']) / n:.3f}")  # type: ignore[call-overload]
     print(f"cv_top3: {int(cv['top3']) / n:.3f}")  # type: ignore[call-overload]
+    for lang in ("vi", "en"):
+        hits, count = int(cv[f"top1_{lang}"]), int(cv[f"n_{lang}"])  # type: ignore[call-overload]
+        print(f"cv_top1_{lang}: {hits / max(count, 1):.3f} ({count} questions)")
     print(f"cv_off_topic_answered: {cv['off_answered']}/{cv['off']}")
     print(f"cv_greetings_answered_as_topic: {cv['greetings_answered']}/{cv['greetings']}")
 
     if FROZEN.exists():
-        matcher = Matcher(content.topics, content.examples, cost=args.cost, min_df=args.min_df)
+        matcher = Matcher(
+            content.topics,
+            content.examples,
+            cost=args.cost,
+            min_df=args.min_df,
+            answer_threshold=args.threshold,
+        )
         items = [(str(q["text"]), q["topic"]) for q in load_frozen()]
         fr = score(matcher, items)
         off = int(fr["off"])  # type: ignore[call-overload]
@@ -150,7 +209,7 @@ def main() -> int:
                 print(f"  MISS {exp} -> {got}: {text}")
     if not args.quiet:
         print("cv_most_confused (expected -> answered: count):")
-        for (exp, got), c in cv["confused"].most_common(10):  # type: ignore[attr-defined]
+        for (exp, got), c in cv["confused"].most_common(15):  # type: ignore[attr-defined]
             print(f"  {exp} -> {got}: {c}")
     return 0
 

@@ -16,16 +16,18 @@ import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.channels.console import PrintSender
+from bot.channels.console import DRAIN_WITHIN, ConsoleOut, ConsolePrinter, run_console
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
 from bot.content.places_import import apply_imported_places
 from bot.core.engine import Engine
 from bot.core.handlers import admin, broadcast, citizen, officer, places, report
+from bot.core.handlers.officer import restart_notices
 from bot.core.runtime import Runtime
 from bot.messages import ProactiveSender
 from bot.proactive.broadcasts import Broadcasts, load_campaigns
@@ -41,12 +43,14 @@ from bot.storage.outbox import OutboxStore
 __all__ = [
     "Runtime",
     "build_engine",
+    "build_runtime",
     "channels_for",
     "missing_setting",
     "open_runtime",
     "open_senders",
     "run_background",
     "serve",
+    "serve_console",
     "stop_on_signals",
 ]
 
@@ -105,6 +109,24 @@ def build_engine(
     return engine
 
 
+def build_runtime(settings: Settings, store: Store, content: Content, clock: Clock) -> Runtime:
+    """The services and the engine over an open database and loaded content."""
+    reporting = Reporting.load(settings.content_dir, store)
+    broadcasts = broadcasts_for(settings, store, content)
+    reminders = Reminders(
+        store=store,
+        content=content,
+        calendar=reporting.calendar,
+        indicators=reporting.indicators,
+        admins=settings.admins,
+        tz=settings.tz,
+    )
+    engine = build_engine(
+        settings, store, content, clock, reporting=reporting, broadcasts=broadcasts
+    )
+    return Runtime(settings, store, content, clock, reporting, reminders, broadcasts, engine)
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     """Open the database, load the content, build the services and the engine; close after."""
@@ -117,20 +139,7 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     try:
         content = await apply_imported_places(store, content)
         await store.purge_expired(clock.now())
-        reporting = Reporting.load(settings.content_dir, store)
-        broadcasts = broadcasts_for(settings, store, content)
-        reminders = Reminders(
-            store=store,
-            content=content,
-            calendar=reporting.calendar,
-            indicators=reporting.indicators,
-            admins=settings.admins,
-            tz=settings.tz,
-        )
-        engine = build_engine(
-            settings, store, content, clock, reporting=reporting, broadcasts=broadcasts
-        )
-        yield Runtime(settings, store, content, clock, reporting, reminders, broadcasts, engine)
+        yield build_runtime(settings, store, content, clock)
     finally:
         await store.close()
 
@@ -179,7 +188,9 @@ async def open_senders(
 
     Console addresses (an admin trying the bot locally) get their messages printed.
     """
-    senders: dict[str, ProactiveSender] = {"console": PrintSender("console", out)}
+    senders: dict[str, ProactiveSender] = {
+        "console": ConsolePrinter(ConsoleOut(out or sys.stdout))
+    }
     settings = rt.settings
     async with contextlib.AsyncExitStack() as stack:
         if settings.telegram_token:
@@ -207,7 +218,13 @@ async def open_senders(
 
 def scheduled_passes(rt: Runtime, sender: OutboxSender) -> ScheduledPasses:
     """The daily passes of `rt`, feeding `sender`."""
-    return ScheduledPasses(rt.store, rt.clock, rt.reminders, rt.broadcasts, sender)
+
+    async def notices(wall: float) -> int:
+        return await restart_notices(rt.engine, rt.reporting, wall)
+
+    return ScheduledPasses(
+        rt.store, rt.clock, rt.reminders, rt.broadcasts, sender, restart_notices=notices
+    )
 
 
 async def run_background(
@@ -260,3 +277,44 @@ async def serve(rt: Runtime, channels: list[str], stop: asyncio.Event) -> None:
             for extra in failed.exceptions[1:]:
                 logger.error("another part failed too: %r", extra)
             raise failed.exceptions[0] from None
+
+
+async def serve_console(
+    rt: Runtime,
+    user: str = "local",
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    *,
+    files: Path | None = None,
+) -> None:
+    """The console, with the outbox served as `bdg-bot run` serves it (see the module doc)."""
+    out = ConsoleOut(stdout or sys.stdout)
+    printer = ConsolePrinter(out)
+    outbox = OutboxStore(rt.store)
+    limits = limits_from_settings(rt.settings)
+    async with open_senders(rt) as senders:
+        senders["console"] = printer
+        # One sender for every reachable channel, in the background (what arrives while the
+        # console waits for input), and one for the console alone, drained after each line:
+        # a scripted `/guitin ... ok` then `/trangthai` sees its console messages sent.
+        background = OutboxSender(outbox, senders, limits)
+        console = OutboxSender(outbox, {"console": printer}, limits, worker=background.worker)
+        stop = asyncio.Event()
+        task = asyncio.create_task(background.run(stop))
+
+        draining: set[asyncio.Task[dict[str, int]]] = set()
+
+        async def deliver_console() -> None:
+            # Shielded, and waited for below: Ctrl-C during a drain must not leave its
+            # sending loops running against a database that is being closed.
+            drain = asyncio.ensure_future(console.drain(within=DRAIN_WITHIN))
+            draining.add(drain)
+            drain.add_done_callback(draining.discard)
+            await asyncio.shield(drain)
+
+        try:
+            await run_console(rt.engine, stdin, out, user, after_each=deliver_console, files=files)
+        finally:
+            stop.set()
+            background.wake()
+            await asyncio.gather(task, *draining, return_exceptions=True)

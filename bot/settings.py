@@ -47,6 +47,32 @@ def _url(name: str, value: str) -> str:
     return value
 
 
+#: The reminder fields a template parameter can take (see docs/zalo.md §9).
+TEMPLATE_FIELDS = ("title", "line2", "line3", "line4", "report_line", "period")
+#: Zalo's template parameters are short: about 30 to 200 characters depending on their type.
+TEMPLATE_PARAM_MAX = 200
+TEMPLATE_PARAM_DEFAULT = 30
+_TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_TEMPLATE_PARAM = re.compile(r"([A-Za-z0-9_]{1,50})=([a-z0-9_]+)(?::([0-9]{1,4}))?")
+
+
+@dataclass(frozen=True)
+class TemplateParam:
+    """One template parameter: its name, the reminder field it shows, its length limit."""
+
+    name: str
+    source: str
+    max_len: int = TEMPLATE_PARAM_DEFAULT
+
+
+@dataclass(frozen=True)
+class ZaloTemplate:
+    """An approved ZNS/ZBS template and how a reminder fills its parameters."""
+
+    template_id: str
+    params: tuple[TemplateParam, ...]
+
+
 @dataclass(frozen=True)
 class ZaloSettings:
     """Zalo Official Account credentials and endpoints."""
@@ -59,9 +85,12 @@ class ZaloSettings:
     api_base_url: str = "https://openapi.zalo.me"
     oauth_base_url: str = "https://oauth.zaloapp.com"
     listen: tuple[str, int] = ("0.0.0.0", 8080)
-    #: An approved transaction template id (``transaction_...``) for proactive messages
-    #: outside the 48 h window; empty = such messages are recorded as undeliverable.
-    transaction_template: str = ""
+    #: An approved ZNS/ZBS template for reminders outside the free window (None: such
+    #: reminders are recorded as undeliverable on Zalo).
+    template: ZaloTemplate | None = None
+    #: Send reminders as (billed) consultation messages 48 h to 7 days after the user's
+    #: last interaction; off by default because Zalo charges for them.
+    billed_window: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +171,63 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _template(env: Mapping[str, str]) -> ZaloTemplate | None:
+    """ZALO_TEMPLATE_ID and ZALO_TEMPLATE_PARAMS, checked against Zalo's parameter limits."""
+    if env.get("ZALO_TRANSACTION_TEMPLATE", "").strip():
+        raise SettingsError(
+            "ZALO_TRANSACTION_TEMPLATE is no longer used (Zalo ended transaction messages on "
+            "01/03/2026): set ZALO_TEMPLATE_ID and ZALO_TEMPLATE_PARAMS instead (docs/zalo.md)"
+        )
+    template_id = env.get("ZALO_TEMPLATE_ID", "").strip()
+    raw = env.get("ZALO_TEMPLATE_PARAMS", "").strip()
+    if not template_id and not raw:
+        return None
+    if not template_id:
+        raise SettingsError("ZALO_TEMPLATE_ID is required when ZALO_TEMPLATE_PARAMS is set")
+    if not _TEMPLATE_ID.fullmatch(template_id):
+        raise SettingsError(
+            f"ZALO_TEMPLATE_ID must be the template's id from Zalo (letters, digits), "
+            f"got {template_id!r}"
+        )
+    if not raw:
+        raise SettingsError("ZALO_TEMPLATE_PARAMS is required when ZALO_TEMPLATE_ID is set")
+    params: list[TemplateParam] = []
+    fields = ", ".join(TEMPLATE_FIELDS)
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        match = _TEMPLATE_PARAM.fullmatch(item)
+        if match is None:
+            raise SettingsError(
+                "ZALO_TEMPLATE_PARAMS must be a comma list of param=field[:max length], e.g. "
+                f"ky=title:100,han=line3:200, got {item!r}"
+            )
+        name, field_name, limit = match.group(1), match.group(2), match.group(3)
+        if field_name not in TEMPLATE_FIELDS:
+            raise SettingsError(
+                f"ZALO_TEMPLATE_PARAMS: {field_name!r} is not a reminder field ({fields})"
+            )
+        max_len = int(limit) if limit else TEMPLATE_PARAM_DEFAULT
+        if not 1 <= max_len <= TEMPLATE_PARAM_MAX:
+            raise SettingsError(
+                f"ZALO_TEMPLATE_PARAMS: the length of {name!r} must be 1-{TEMPLATE_PARAM_MAX} "
+                f"(Zalo's limit for a template parameter), got {max_len}"
+            )
+        if any(p.name == name for p in params):
+            raise SettingsError(f"ZALO_TEMPLATE_PARAMS names {name!r} twice")
+        params.append(TemplateParam(name, field_name, max_len))
+    if not params:
+        raise SettingsError("ZALO_TEMPLATE_PARAMS must name at least one parameter")
+    return ZaloTemplate(template_id, tuple(params))
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (on or off), got {raw!r}")
+
+
 def _zalo(env: Mapping[str, str]) -> ZaloSettings | None:
     names = ("ZALO_APP_ID", "ZALO_OA_SECRET", "ZALO_APP_SECRET", "ZALO_ACCESS_TOKEN",
              "ZALO_REFRESH_TOKEN")  # fmt: skip
@@ -151,11 +237,8 @@ def _zalo(env: Mapping[str, str]) -> ZaloSettings | None:
     if missing := [n for n in names if n not in present]:
         raise SettingsError(f"{missing[0]} is required when any Zalo setting is set")
     listen = env.get("ZALO_WEBHOOK_LISTEN", "").strip() or "0.0.0.0:8080"
-    template = env.get("ZALO_TRANSACTION_TEMPLATE", "").strip()
-    if template and not re.fullmatch(r"transaction_[a-z_]+", template):
-        raise SettingsError(
-            f"ZALO_TRANSACTION_TEMPLATE must look like transaction_<type>, got {template!r}"
-        )
+    template = _template(env)
+    billed_window = _flag(env, "ZALO_BILLED_WINDOW")
     return ZaloSettings(
         app_id=env["ZALO_APP_ID"].strip(),
         oa_secret=Secret(env["ZALO_OA_SECRET"].strip()),
@@ -171,7 +254,8 @@ def _zalo(env: Mapping[str, str]) -> ZaloSettings | None:
             env.get("ZALO_OAUTH_BASE_URL", "").strip() or "https://oauth.zaloapp.com",
         ).rstrip("/"),
         listen=_hostport("ZALO_WEBHOOK_LISTEN", listen),
-        transaction_template=template,
+        template=template,
+        billed_window=billed_window,
     )
 
 

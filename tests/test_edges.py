@@ -25,6 +25,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from telegram import Update
 
+import bot.cli.main as cli
 from bot.app import open_runtime
 from bot.channels import console
 from bot.channels.telegram import adapter as telegram_channel
@@ -33,7 +34,6 @@ from bot.channels.zalo import adapter as zalo_channel
 from bot.channels.zalo import client as zalo_client
 from bot.channels.zalo.adapter import WEBHOOK_PATH, build_zalo_app
 from bot.channels.zalo.client import TokenManager, ZaloClient
-from bot.cli import main as cli
 from bot.clock import FakeClock
 from bot.logging_filters import install, redact, remember
 from bot.settings import Secret, Settings, SettingsError, load_settings

@@ -247,3 +247,27 @@ async def test_admin_unlocks_a_closed_period_for_one_unit(
     assert "04/08/2026" in all_text(done)
     allowed = await say(engine, "BC 2026-6T tt=2", user="43", channel="telegram")
     assert [d for d in button_data(allowed) if d.startswith("rep:ok")]
+
+
+async def test_telegram_passes_the_officers_name_and_registration_keeps_it(
+    engine: Engine, store: Store, clock: FakeClock
+) -> None:
+    from telegram import Update
+
+    from bot.channels.telegram.adapter import to_incoming
+
+    code = await invite(store, "that-khe", clock)
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1, "date": 0, "chat": {"id": 61, "type": "private"},
+            "from": {"id": 61, "is_bot": False, "first_name": "Nông Thị", "last_name": "Hoa",
+                     "username": "hoa_tk"},
+            "text": f"/start {code}",
+        },
+    }  # fmt: skip
+    inc = to_incoming(Update.de_json(update, None))
+    assert inc is not None and inc.display_name == "Nông Thị Hoa"
+    await engine.handle(inc)
+    found = await ReportStore(store).officer("telegram:61")
+    assert found is not None and found.label() == "Nông Thị Hoa (telegram:61)"

@@ -90,3 +90,55 @@ async def test_missing_columns_and_wrong_type(
     other.write_text("x", encoding="utf-8")
     with pytest.raises(ImportFailed, match=r"csv or \.xlsx"):
         await import_places(store, other, content, NOW)
+
+
+async def test_every_problem_of_a_row_in_one_run(
+    tmp_path: Path, store: Store, content: Content
+) -> None:
+    # One row that once needed three runs: coordinates, then the unit, then the phone.
+    bad = ["b1,Tên,,khong-co-xa,Địa chỉ,,106.7,21.8,12ab,,,flying"]
+    with pytest.raises(ImportFailed) as err:
+        await import_places(store, write_csv(tmp_path / "bad.csv", bad), content, NOW)
+    problems = err.value.problems
+    assert all(p.startswith("row 2:") for p in problems)
+    text = "\n".join(problems)
+    assert "outside Viet Nam" in text and "swapped" in text
+    assert "khong-co-xa" in text
+    assert "12ab" in text
+    assert "flying" in text
+    assert await store.imported_places() == []
+
+
+async def test_unit_names_and_dropped_leading_zero(
+    tmp_path: Path, store: Store, content: Content
+) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER.split(","))
+    # Excel turns 0912345678 into the number 912345678; the unit is written by name.
+    ws.append(["x1", "Nhà tạm lánh", None, "xã Tam Thanh", "Thôn C", None, 21.85, 106.76,
+               912345678, None, None, "shelter"])  # fmt: skip
+    ws.append(["x2", "Nhà 2", None, "Dong Dang", "Thôn D", None, 21.94, 106.70,
+               "0205 3812 345", None, None, "medical"])  # fmt: skip
+    path = tmp_path / "p.xlsx"
+    wb.save(path)
+    result = await import_places(store, path, content, NOW)
+    assert result.count == 2
+    assert [(r.row, r.place_id, r.phone) for r in result.restored] == [(2, "x1", "0912345678")]
+    stored = {e["id"]: e for e in await store.imported_places()}
+    assert stored["x1"]["unit"] == "tam-thanh" and stored["x1"]["phone"] == "0912345678"
+    assert stored["x2"]["unit"] == "dong-dang" and stored["x2"]["phone"] == "0205 3812 345"
+
+
+async def test_ambiguous_short_phone_gets_a_hint_not_a_guess(
+    tmp_path: Path, store: Store, content: Content
+) -> None:
+    bad = [
+        "b1,Tên,,tam-thanh,Địa chỉ,,21.8,106.7,2053812345,,,",  # landline without its 0
+        "b2,Tên,,tam-thanh,Địa chỉ,,21.8,106.7,12345,,,",
+    ]
+    with pytest.raises(ImportFailed) as err:
+        await import_places(store, write_csv(tmp_path / "bad.csv", bad), content, NOW)
+    text = "\n".join(err.value.problems)
+    assert "row 2:" in text and "02053812345" in text and "Excel" in text
+    assert "row 3:" in text and "text" in text

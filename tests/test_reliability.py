@@ -264,3 +264,133 @@ async def test_the_scheduler_purges_expired_message_ids_every_hour(
         clock.advance(timedelta(hours=2))
         await background.purge()
         assert await rt.store.fetchall("SELECT * FROM tracked_messages") == []
+
+
+SERVING_PROCESS = textwrap.dedent(
+    """
+    import asyncio, sys
+    sys.path.insert(0, sys.argv[3])
+    from bot.clock import FakeClock
+    from bot.app import open_runtime
+    from bot.app import serve
+    from bot.settings import Secret, Settings
+    from datetime import datetime
+    from pathlib import Path
+
+    async def main():
+        settings = Settings(telegram_token=Secret(sys.argv[1]), telegram_api_base_url=sys.argv[2],
+                            db_path=Path(sys.argv[4]))
+        async with open_runtime(settings, FakeClock(datetime(2026, 11, 28, 9, 0))) as rt:
+            await serve(rt, ["telegram"], asyncio.Event())  # the channel and the outbox
+
+    asyncio.run(main())
+    """
+)
+#: The units the kill runs file for (one run each); BDG_KILL_RUNS runs (default 6, at most 10).
+KILL_UNITS = ["tam-thanh", "luong-van-tri", "ky-lua", "dong-kinh", "that-khe", "doan-ket",
+              "tan-tien", "trang-dinh", "quoc-khanh", "khang-chien"]  # fmt: skip
+
+
+def _callbacks(message: dict[str, object]) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    return [str(b.get("callback_data")) for row in rows for b in row if b.get("callback_data")]
+
+
+def _versions(db: Path, unit: str) -> int:
+    con = sqlite3.connect(db)
+    try:
+        row = con.execute(
+            "SELECT COUNT(*) FROM reports WHERE unit_code = ? AND period_id = '2026-N'", (unit,)
+        ).fetchone()
+        return int(row[0])
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+async def test_kill_9_right_after_confirm_the_officer_always_learns_the_outcome(
+    tmp_path: Path,
+) -> None:
+    """Issue 10 point 4: kill -9 0-40 ms after Confirm. After the restart each officer is told
+    "saved" (the reply of the press, or sent again) or "NOT saved" with the buttons, whose
+    Confirm then saves; every run ends with exactly one version and a "saved" message."""
+    import random
+
+    runs = min(int(os.environ.get("BDG_KILL_RUNS", "6")), len(KILL_UNITS))
+    fake = FakeTelegramAPI()
+    await fake.start()
+    db = tmp_path / "bot.sqlite3"
+    clock = FakeClock(datetime(2026, 11, 28, 9, 0))
+    store = await Store.open(db)
+    codes = []
+    for unit in KILL_UNITS[:runs]:
+        codes.append(new_invite_code())
+        await ReportStore(store).create_invite(
+            codes[-1], unit, clock.now() + timedelta(days=3650), "test", clock.now()
+        )
+    await store.close()
+
+    async def start_bot() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SERVING_PROCESS, fake.token, fake.base_url, str(ROOT), str(db),
+            env={**os.environ, "BOT_TIMEZONE": "Asia/Ho_Chi_Minh"},
+        )  # fmt: skip
+
+    def confirm_in(user: int, start: int) -> str | None:
+        for message in fake.sent(user)[start:]:
+            found = [d for d in _callbacks(message) if d.startswith("rep:ok:")]
+            if found:
+                return found[0]
+        return None
+
+    rng = random.Random(10)
+    outcomes: list[str] = []
+    proc = await start_bot()
+    try:
+        for run, (unit, code) in enumerate(zip(KILL_UNITS, codes, strict=False)):
+            user = 1000 + run
+            fake.user_message(user, f"/start {code}")
+            await fake.wait_sent(user, 1, timeout=30)
+            fake.user_message(user, f"BC N tt={run + 1} nd=120 nu=60")
+            await fake.wait_for(lambda u=user: confirm_in(u, 1) is not None, timeout=30)
+            pressed_at = len(fake.sent(user))
+            fake.user_callback(user, str(confirm_in(user, 1)))
+            await asyncio.sleep(rng.uniform(0, 0.040))
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            direct = any("Đã lưu" in t for t in fake.texts(user)[pressed_at:])
+            proc = await start_bot()
+            notice_pressed = False
+            deadline = asyncio.get_running_loop().time() + 40
+            while True:
+                texts = fake.texts(user)[pressed_at:]
+                if _versions(db, unit) == 1 and any("Đã lưu" in t for t in texts):
+                    break
+                notice = next(
+                    (i for i, t in enumerate(texts) if "CHƯA được lưu" in t), None
+                )  # fmt: skip
+                if notice is not None and not notice_pressed:
+                    data = confirm_in(user, pressed_at + notice)
+                    assert data is not None, "the NOT-saved notice comes with its buttons"
+                    fake.user_callback(user, data)
+                    notice_pressed = True
+                assert asyncio.get_running_loop().time() < deadline, (unit, texts)
+                await asyncio.sleep(0.1)
+            texts = fake.texts(user)[pressed_at:]
+            if notice_pressed:
+                outcomes.append("not saved: told, confirmed again")
+            elif direct:
+                outcomes.append("saved: told before the kill")
+            else:
+                outcomes.append("saved: told after the restart")
+            assert _versions(db, unit) == 1
+            # At most one duplicate "saved" (delivered, then killed before that was recorded).
+            assert sum("Đã lưu" in t for t in texts) <= 2, texts
+            if sum("Đã lưu" in t for t in texts) == 2:
+                outcomes.append("a duplicate 'saved'")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        await fake.stop()
+    print("kill -9 outcomes:", {o: outcomes.count(o) for o in sorted(set(outcomes))})

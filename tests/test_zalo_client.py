@@ -171,7 +171,6 @@ async def test_proxy_error_page_is_a_failure_and_5xx_a_retry(zc: Client) -> None
         (-227, "undeliverable"),
         (-244, "blocked"),
         (-201, "failed"),
-        (-223, "failed"),
         (-124, "failed"),
     ],
 )
@@ -180,8 +179,109 @@ async def test_error_codes_map_to_outcomes(zc: Client, code: int, status: str) -
     zc.fake.fail_next(code)
     result = await zc.client.send_texts("1", ["x", "y"])
     assert result.status == status and result.code == code and result.sent_parts == 0
-    assert result.detail == f"zalo error {code}"
+    assert result.detail == f"zalo error {code}" and not result.needs_admin
     assert zc.fake.texts("1") == ["warm"]  # stopped at the first failure
+
+
+#: Codes only an administrator can clear: app set-up (-223), OA not verified (-221) or on a
+#: package without API messaging (-224), policy (-248), paid feature (-320), no balance (-321).
+@pytest.mark.parametrize("code", [-223, -221, -224, -248, -320, -321])
+async def test_admin_codes_are_failed_and_say_so(
+    zc: Client, code: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    await zc.client.send_texts("1", ["warm"])
+    zc.fake.fail_next(code)
+    with caplog.at_level("ERROR"):
+        result = await zc.client.send_texts("1", ["x"])
+    assert result.status == "failed" and result.needs_admin
+    assert result.detail == f"zalo error {code}: needs an administrator (docs/zalo.md)"
+    assert f"{code}: NEEDS AN ADMINISTRATOR" in caplog.text
+
+
+async def test_buttons_are_sent_with_number_payloads(zc: Client) -> None:
+    message = zalo_client.Message("Chọn:", ("Một", "Hai"), ("Chọn:\n1. Một\n2. Hai",))
+    result = await zc.client.send_messages("1", [message])
+    assert result.status == "sent" and result.sent_parts == 1
+    [sent] = zc.fake.sent
+    assert sent.text == "Chọn:" and sent.buttons == [("Một", "1"), ("Hai", "2")]
+    assert {b["type"] for b in sent.body["message"]["attachment"]["payload"]["buttons"]} == {
+        "oa.query.hide"
+    }
+
+
+async def test_refused_buttons_fall_back_to_numbered_text(
+    zc: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    zc.fake.refuse_buttons = True
+    message = zalo_client.Message("Chọn:", ("Một", "Hai"), ("Chọn:\n1. Một\n2. Hai",))
+    with caplog.at_level("WARNING"):
+        result = await zc.client.send_messages("1", [zalo_client.Message("trước"), message])
+    assert result.status == "sent" and result.sent_parts == 2
+    assert zc.fake.texts("1") == ["trước", "Chọn:\n1. Một\n2. Hai"]
+    assert all(not m.buttons for m in zc.fake.sent)
+    assert "refused a message with buttons (error -201)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "admin"),
+    [
+        (-109, "failed", True),  # template id invalid
+        (-111, "failed", True),  # template data empty
+        (-112, "failed", True),  # template data invalid
+        (-115, "failed", True),  # no balance
+        (-117, "failed", True),  # OA or app may not use the template
+        (-114, "undeliverable", False),  # the user is inactive or refuses
+        (-118, "undeliverable", False),
+        (-119, "undeliverable", False),
+        (-321, "failed", True),
+    ],
+)
+async def test_template_codes_map_to_outcomes(
+    zc: Client, code: int, status: str, admin: bool
+) -> None:
+    zc.fake.templates["375847"] = {"ky": 30}
+    zc.fake.fail_next(code)
+    result = await zc.client.send_template("1", "375847", {"ky": "6 tháng"})
+    assert (result.status, result.code, result.needs_admin) == (status, code, admin)
+    assert result.sent_parts == 0
+
+
+async def test_fake_template_endpoint_checks_id_params_and_lengths(zc: Client) -> None:
+    zc.fake.templates["375847"] = {"ky": 10, "han": 30}
+    send = zc.client.send_template
+    assert (await send("1", "999", {"ky": "a", "han": "b"})).code == -109
+    assert (await send("1", "375847", {"ky": "a"})).code == -111
+    assert (await send("1", "375847", {"ky": "a" * 11, "han": "b"})).code == -112
+    result = await send("1", "375847", {"ky": "6T2026", "han": "31/12"})
+    assert result.status == "sent" and result.sent_parts == 1
+    assert zc.fake.sent[-1].kind == "template" and zc.fake.texts("1") == ["6T2026\n31/12"]
+    # Transaction messages are gone (Zalo ended them on 01/03/2026).
+    url = zc.fake.base_url + "/v3.0/oa/message/transaction"
+    async with zc.session.post(url, json={}) as resp:
+        assert resp.status == 404
+
+
+async def test_display_name_is_fetched_and_failure_is_none(zc: Client) -> None:
+    zc.fake.display_names["7"] = " Nguyễn Thị Mai "
+    assert await zc.client.user_display_name("7") == "Nguyễn Thị Mai"
+    assert await zc.client.user_display_name("8") is None  # unknown: -213
+    zc.fake.expire_access_token()
+    assert await zc.client.user_display_name("7") is None  # refused token: no retry loop
+    assert zc.fake.detail_requests == ["7", "8"]  # the third was refused at the token
+
+
+async def test_refresh_timing_out_after_rotation_is_logged_for_an_admin(
+    zc: Client, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(zalo_client, "TIMEOUT", aiohttp.ClientTimeout(total=0.2))
+    zc.fake.token_latency_ms = 1000
+    with caplog.at_level("ERROR"), pytest.raises(TokenError):
+        await zc.tokens.access_token()
+    assert zc.fake.refreshes == 1  # Zalo did rotate the pair...
+    pair = await load_tokens(zc.store)
+    assert pair is not None and pair.refresh_token == "RT-0"  # ...which the bot never heard
+    assert "NEEDS AN ADMINISTRATOR" in caplog.text and "re-authorise the OA" in caplog.text
+    assert "ZALO_REFRESH_TOKEN" in caplog.text and "RT-" not in caplog.text
 
 
 async def test_unreachable_api_is_retry(store: Store, clock: FakeClock) -> None:
@@ -265,7 +365,8 @@ async def test_admin_errors_are_logged_as_errors(
     zc: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     await zc.client.send_texts("1", ["warm"])
-    zc.fake.fail_next(-223)
+    zc.fake.fail_next(-224)
     with caplog.at_level("ERROR"):
         await zc.client.send_texts("1", ["x"])
-    assert "-223" in caplog.text and "docs/zalo.md" in caplog.text
+    assert "-224" in caplog.text and "docs/zalo.md" in caplog.text
+    assert "package does not allow API messaging" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import socket
@@ -26,9 +27,10 @@ from bot.channels.zalo.adapter import (
     serve_zalo,
 )
 from bot.clock import FakeClock
+from bot.core.handlers.officer import new_invite_code
 from bot.messages import Button, Delivery, ProactiveSender, Reply
-from bot.reporting.invites import new_invite_code
-from bot.settings import Settings
+from bot.proactive.reminders import Occasion, Reminders
+from bot.settings import Settings, SettingsError, TemplateParam, ZaloTemplate, load_settings
 from bot.storage.reports import ReportStore
 from bot.storage.zalo import get_interaction, load_tokens
 from tests.fakes.zalo_api import FakeZaloAPI
@@ -221,7 +223,9 @@ async def test_sticker_gets_the_menu_and_echoes_are_ignored(bot: Bot) -> None:
     )
     assert await fake.post_event(bot.url, sticker) == 200
     [menu] = await fake.wait_sent(CITIZEN, 1)
-    assert "1. " in menu.text
+    # The short menu (at most 5 options) comes as real buttons answering with the number.
+    assert [payload for _title, payload in menu.buttons] == ["1", "2", "3", "4"]
+    assert "1. " not in menu.text
     await settle(bot)
     assert len(fake.sent) == 1
 
@@ -263,7 +267,9 @@ async def test_long_answer_is_split(bot: Bot, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(bot.rt.engine, "handle", long_answer)
     parts = await bot.exchange(OFFICER, "cho toi biet them", n_new=2)
     assert len(parts) == 2 and all(len(p) <= 2000 for p in parts)
-    assert parts[0] + "\n" + parts[1] == text + "\n\n1. Menu\n(Trả lời bằng một số.)"
+    assert parts[0] + "\n" + parts[1] == text
+    # The option is a button on the last part.
+    assert [m.buttons for m in bot.fake.sent] == [[], [("Menu", "1")]]
     # ...and a proactive one.
     assert await bot.sender.deliver(OFFICER, Reply(text)) == Delivery("sent")
     parts = bot.fake.texts(OFFICER)[2:]
@@ -322,10 +328,10 @@ async def test_reminder_inside_and_outside_the_window(bot: Bot) -> None:
     reminder = Reply(
         "Nhắc: hạn báo cáo 6 tháng là 15/6.", buttons=[[Button("Báo cáo ngay", "rep:start")]]
     )
-    # Inside the window: sent as a consultation message, numbered option included.
+    # Inside the window: sent as a consultation message, the option as a button.
     bot.clock.advance(timedelta(hours=47))
     assert await sender.deliver(OFFICER, reminder) == Delivery("sent")
-    assert "1. Báo cáo ngay" in bot.fake.texts(OFFICER)[-1]
+    assert bot.fake.sent[-1].buttons == [("Báo cáo ngay", "1")]
     # Outside it: not attempted at all, the outbox records it as undeliverable.
     calls = len(bot.fake.calls)
     bot.clock.advance(timedelta(hours=2))
@@ -340,13 +346,14 @@ async def test_reminder_inside_and_outside_the_window(bot: Bot) -> None:
     assert "(1/11)" in texts[-1]
 
 
-async def test_unknown_user_and_quota_are_outside_the_window(bot: Bot) -> None:
+async def test_unknown_user_is_outside_and_the_8_message_quota_is_gone(bot: Bot) -> None:
     assert (await bot.sender.deliver("6120000000000000999", Reply("x"))).status == (
         "undeliverable"
     )
-    await bot.exchange(CITIZEN, "/start")  # one of the 8 free messages used
-    statuses = [(await bot.sender.deliver(CITIZEN, Reply(f"tin {i}"))).status for i in range(8)]
-    assert statuses == ["sent"] * 7 + ["undeliverable"]
+    await bot.exchange(CITIZEN, "/start")
+    # Since 01/01/2026 messages within 48 hours are no longer limited to 8.
+    statuses = [(await bot.sender.deliver(CITIZEN, Reply(f"tin {i}"))).status for i in range(12)]
+    assert statuses == ["sent"] * 12
 
 
 async def test_zalo_window_errors_are_undeliverable_and_others_failed(bot: Bot) -> None:
@@ -362,19 +369,183 @@ async def test_zalo_window_errors_are_undeliverable_and_others_failed(bot: Bot) 
     assert delivery.status == "retry" and delivery.retry_after == zalo_client.RATE_LIMIT_BACKOFF
 
 
-async def test_transaction_template_outside_the_window(bot: Bot) -> None:
+TEMPLATE = ZaloTemplate(
+    "375847",
+    (
+        TemplateParam("ky", "title", 60),
+        TemplateParam("don_vi", "line2", 100),
+        TemplateParam("han", "line3", 30),
+        TemplateParam("ma_ky", "period", 20),
+    ),
+)
+
+
+def real_reminder(bot: Bot, lang: str = "vi") -> Reply:
+    """The reminder the reminder pass would queue for Thất Khê (period N2026)."""
+    reminders = Reminders.from_runtime(bot.rt)
+    period = bot.rt.reporting.calendar.period_of("N", 2026)
+    unit = bot.rt.content.units["that-khe"]
+    return reminders.reminder_reply(unit, Occasion(period, "before-7", 7, False), lang)
+
+
+async def test_button_tap_is_understood_by_the_engine(bot: Bot) -> None:
     await register_officer(bot, OFFICER)
+    assert await bot.sender.deliver(OFFICER, real_reminder(bot)) == Delivery("sent")
+    [(title, payload)] = bot.fake.sent[-1].buttons
+    assert title == "Bắt đầu báo cáo" and payload == "1"
+    # A tap comes back as the user's text message carrying the payload.
+    texts = await bot.exchange(OFFICER, payload)
+    assert "(1/11)" in texts[-1]
+
+
+async def test_more_than_five_options_stay_numbered_text(bot: Bot) -> None:
+    [welcome] = await bot.exchange(CITIZEN, "/start")
+    assert "\n6. " in welcome and "(Trả lời bằng một số.)" in welcome
+    assert bot.fake.sent[-1].buttons == []
+
+
+async def test_refused_buttons_fall_back_to_numbered_text(bot: Bot) -> None:
+    bot.fake.refuse_buttons = True
+    [menu] = await bot.exchange(CITIZEN, "xyz qwerty")
+    assert "\n1. " in menu and "(Trả lời bằng một số.)" in menu
+    assert bot.fake.calls[-2:] == [("/v3.0/oa/message/cs", -201), ("/v3.0/oa/message/cs", 0)]
+    # The numbers work as the buttons would have.
+    texts = await bot.exchange(CITIZEN, "4")
+    assert texts[-1] != menu
+
+
+async def test_reminder_outside_the_window_goes_through_the_template(bot: Bot) -> None:
+    await register_officer(bot, OFFICER)
+    bot.fake.templates[TEMPLATE.template_id] = {"ky": 60, "don_vi": 100, "han": 30, "ma_ky": 20}
     bot.clock.advance(timedelta(days=3))
-    bot.sender.transaction_template = "transaction_event"
-    try:
-        delivery = await bot.sender.deliver(OFFICER, Reply("Nhắc hạn báo cáo\nHạn: 15/12."))
-    finally:
-        bot.sender.transaction_template = None
-    assert delivery == Delivery("sent")
+    reminder = real_reminder(bot)
+    # Without a template: undeliverable, nothing attempted.
+    calls = len(bot.fake.calls)
+    delivery = await bot.sender.deliver(OFFICER, reminder)
+    assert delivery.status == "undeliverable" and len(bot.fake.calls) == calls
+    bot.sender.template = TEMPLATE
+    assert await bot.sender.deliver(OFFICER, reminder) == Delivery("sent")
     sent = bot.fake.sent[-1]
-    assert sent.kind == "transaction" and "Hạn: 15/12." in sent.text
-    payload = sent.body["message"]["attachment"]["payload"]
-    assert payload["template_type"] == "transaction_event" and payload["language"] == "VI"
+    assert sent.kind == "template" and sent.body["template_id"] == "375847"
+    data = sent.body["template_data"]
+    assert data["ky"].startswith("Nhắc") and "🔔" not in data["ky"]
+    assert "Thất Khê" in data["don_vi"] and data["ma_ky"] == "2026-N"
+    assert len(data["han"]) == 30 and data["han"].endswith("…")  # shortened to its limit
+    # Campaign news is never sent as a template.
+    news = await bot.sender.deliver(OFFICER, Reply("Tháng hành động"))
+    assert news.status == "undeliverable"
+    # Beyond 7 days too, and a refused template is recorded as needing an admin.
+    bot.clock.advance(timedelta(days=10))
+    bot.fake.fail_next(-117)
+    delivery = await bot.sender.deliver(OFFICER, reminder)
+    assert delivery.status == "failed" and "needs an administrator" in delivery.detail
+
+
+async def test_a_zalo_window_refusal_sends_the_reminder_as_a_template(bot: Bot) -> None:
+    await register_officer(bot, OFFICER)
+    bot.fake.templates[TEMPLATE.template_id] = {"ky": 60, "don_vi": 100, "han": 30, "ma_ky": 20}
+    bot.sender.template = TEMPLATE
+    bot.fake.outside_window.add(OFFICER)  # Zalo's window ended before our record says
+    assert await bot.sender.deliver(OFFICER, real_reminder(bot)) == Delivery("sent")
+    assert [m.kind for m in bot.fake.sent[-1:]] == ["template"]
+
+
+async def test_billed_window_setting(bot: Bot) -> None:
+    await register_officer(bot, OFFICER)
+    reminder = real_reminder(bot)
+    bot.clock.advance(timedelta(days=3))
+    # Off (the default): 48 hours to 7 days is not attempted.
+    calls = len(bot.fake.calls)
+    delivery = await bot.sender.deliver(OFFICER, reminder)
+    assert delivery.status == "undeliverable" and "48" in delivery.detail
+    assert len(bot.fake.calls) == calls
+    # On: reminders go as (billed) consultation messages, with their button...
+    bot.sender.billed_window = True
+    assert await bot.sender.deliver(OFFICER, reminder) == Delivery("sent")
+    assert bot.fake.sent[-1].kind == "cs" and bot.fake.sent[-1].buttons
+    # ...campaign news does not...
+    assert (await bot.sender.deliver(OFFICER, Reply("Tin chiến dịch"))).status == ("undeliverable")
+    # ...and after 7 days nothing is attempted.
+    bot.clock.advance(timedelta(days=5))
+    delivery = await bot.sender.deliver(OFFICER, reminder)
+    assert delivery.status == "undeliverable" and "7-day" in delivery.detail
+    # No balance for billed messages: recorded as needing an administrator.
+    bot.clock.advance(timedelta(days=-5))
+    bot.fake.fail_next(-321)
+    delivery = await bot.sender.deliver(OFFICER, reminder)
+    assert delivery == Delivery(
+        "failed", detail="zalo error -321: needs an administrator (docs/zalo.md)"
+    )
+
+
+async def test_billed_window_setting_from_the_environment() -> None:
+    env = {
+        "ZALO_APP_ID": "1",
+        "ZALO_OA_SECRET": "a",
+        "ZALO_APP_SECRET": "b",
+        "ZALO_ACCESS_TOKEN": "c",
+        "ZALO_REFRESH_TOKEN": "d",
+    }
+    zalo = load_settings(env).zalo
+    assert zalo is not None and zalo.billed_window is False and zalo.template is None
+    zalo = load_settings({**env, "ZALO_BILLED_WINDOW": "1"}).zalo
+    assert zalo is not None and zalo.billed_window is True
+    with pytest.raises(SettingsError, match=r"^ZALO_BILLED_WINDOW must be 1 or 0"):
+        load_settings({**env, "ZALO_BILLED_WINDOW": "maybe"})
+
+
+async def test_an_officer_registering_on_zalo_keeps_their_display_name(bot: Bot) -> None:
+    bot.fake.display_names[OFFICER] = "Nguyễn Thị Mai"
+    await register_officer(bot, OFFICER)
+    found = await ReportStore(bot.rt.store).officer(f"zalo:{OFFICER}")
+    assert found is not None and found.display_name == "Nguyễn Thị Mai"
+    assert bot.fake.detail_requests == [OFFICER]
+    # Ordinary messages do not ask Zalo who the user is.
+    await bot.exchange(CITIZEN, "xin chao")
+    assert bot.fake.detail_requests == [OFFICER]
+
+
+async def test_registration_goes_on_when_the_display_name_cannot_be_had(bot: Bot) -> None:
+    await register_officer(bot, OFFICER)  # the fake does not know the user: -213
+    found = await ReportStore(bot.rt.store).officer(f"zalo:{OFFICER}")
+    assert found is not None and found.display_name is None
+
+
+async def test_signature_form_is_logged_once(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    await bot.exchange(CITIZEN, "/start")
+    await bot.exchange(CITIZEN, "xin chao")
+    found = [r.getMessage() for r in caplog.records if "signature verified" in r.getMessage()]
+    assert found == [
+        "Zalo webhook signature verified with the app id first (logged once; docs/zalo.md)"
+    ]
+
+
+async def test_signature_with_the_oa_id_is_logged_as_such(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    event = bot.fake.text_event(CITIZEN, "/start")
+    raw = json.dumps(event).encode()
+    signature = bot.fake.sign(raw, event["timestamp"], app_id="579745863508352884")
+    assert await bot.fake.post_event(bot.url, raw, signature=signature) == 200
+    await bot.fake.wait_sent(CITIZEN, 1)
+    assert "signature verified with the OA id first" in caplog.text
+
+
+async def test_bad_signature_says_which_secret_to_check(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = bot.fake.text_event(CITIZEN, "/start")
+    raw = json.dumps(event).encode()
+    data = bot.fake.app_id.encode() + raw + event["timestamp"].encode()
+    with_app_secret = "mac=" + hashlib.sha256(data + bot.fake.app_secret.encode()).hexdigest()
+    assert await bot.fake.post_event(bot.url, raw, signature=with_app_secret) == 401
+    assert "matches ZALO_APP_SECRET" in caplog.text
+    caplog.clear()
+    assert await bot.fake.post_event(bot.url, raw, signature="mac=" + "0" * 64) == 401
+    assert "check that ZALO_OA_SECRET is the OA secret key" in caplog.text
+    assert bot.fake.app_secret not in caplog.text and bot.fake.oa_secret not in caplog.text
 
 
 # --- privacy and serving ------------------------------------------------------------------------

@@ -44,12 +44,12 @@ def _setup_logging() -> None:
 
 async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     """Chat in the terminal."""
-    from bot.channels.console import run_console
+    from bot.app import serve_console
 
     # The terminal is the chat window: only warnings may interrupt the conversation.
     logging.getLogger().setLevel(logging.WARNING)
     async with open_runtime(settings) as rt:
-        await run_console(rt.engine, user=args.user)
+        await serve_console(rt, user=args.user)
     return 0
 
 
@@ -121,6 +121,13 @@ async def cmd_places(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"  - {problem}")
                 return 1
             print(f"Imported {result.count} trusted addresses from {result.source}.")
+            if result.restored:
+                print(
+                    f"Restored the leading 0 that Excel dropped from {len(result.restored)} "
+                    "phone number(s) (format the phone column as text to keep it):"
+                )
+                for r in result.restored:
+                    print(f"  - row {r.row} ({r.place_id}): {r.given} -> {r.phone}")
             return 0
         label = "sample data (places.yaml)" if rt.content.places_sample else "imported list"
         print(f"{len(rt.content.places)} trusted addresses — {label}")
@@ -187,6 +194,16 @@ def _stopped(exc: Exception) -> int:
     return 1
 
 
+def _quiet_stdout() -> None:
+    """Send what is left of stdout to /dev/null, so the flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `bdg-bot`."""
     args = parser().parse_args(argv)
@@ -211,5 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`bdg-bot places list | head`): stop quietly, as `cat` does.
+        _quiet_stdout()
+        return 141
     except Exception as exc:
         return _stopped(exc)

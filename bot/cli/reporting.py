@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import open_runtime
+from bot.content.units import UnitError, resolve_unit
 from bot.reporting.export import export_filename
 from bot.reporting.periods import zone_label
 from bot.reporting.service import (
@@ -29,14 +30,12 @@ from bot.reporting.service import (
     DEFAULT_INVITE_DAYS,
     EXPORT_FORMATS,
     MAX_INVITE_DAYS,
-    UnitError,
     build_export,
     invite_link,
     issue_invite,
     load_status,
     province_name,
     resolve_period,
-    resolve_unit,
     revoke_invite,
     unlock_until,
 )

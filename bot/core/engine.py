@@ -144,6 +144,9 @@ class Engine:
         self.recent_languages = RecentLanguages()
         #: Per dialog kind, what brings the user back into it after an emergency.
         self.dialog_resumers: dict[str, Handler] = {}
+        #: Called by `sent` once a channel has sent every reply to an event (a "saved" reply
+        #: is then no longer owed to the officer).
+        self.delivered_hooks: list[Callable[[Incoming], Awaitable[None]]] = []
         self.buttons["dialog"] = self.resume_dialog
 
     # --- registration -------------------------------------------------------------------------
@@ -336,7 +339,10 @@ class Engine:
         return await handler(ctx, rest)
 
     async def sent(self, inc: Incoming, chat_key: str, message_ids: list[int]) -> None:
-        """Keep the conversation's message ids (48 h) so /xoa can delete them."""
+        """The replies to `inc` were sent: run the delivery hooks; keep the message ids (48 h)
+        so /xoa can delete them."""
+        for hook in self.delivered_hooks:
+            await hook(inc)
         if inc.channel not in DELETING_CHANNELS:
             return
         ids = list(message_ids)

@@ -1,4 +1,5 @@
-"""What a serving bot does on its own: the daily reminder pass, campaign messages, the outbox.
+"""What a serving bot does on its own: the daily reminder pass, campaign messages, the outbox,
+and at start-up the officers' notices about what a crash left unsaid.
 
 One APScheduler `AsyncIOScheduler` in the configured time zone holds the jobs (stable ids, so
 a restart replaces rather than adds them). Every job only queues into the outbox under dedupe
@@ -46,12 +47,16 @@ class ScheduledPasses:
         reminders: Reminders,
         broadcasts: Broadcasts,
         sender: OutboxSender,
+        restart_notices: Callable[[float], Awaitable[int]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.reminders = reminders
         self.broadcasts = broadcasts
         self.sender = sender
+        #: What the officers' feature queues at start-up about a crash (given by the app, so
+        #: this layer needs nothing of the engine): called with the wall clock, returns a count.
+        self.restart_notices = restart_notices
 
     async def purge(self) -> None:
         """Drop what is past its keeping time (message ids, update ids, dialogs)."""
@@ -81,8 +86,21 @@ class ScheduledPasses:
         if any(new for _b, new in created):
             self.sender.wake()
 
+    async def restart_pass(self) -> None:
+        """Tell officers what a crash left unsaid: owed "saved" replies, unconfirmed drafts."""
+        if self.restart_notices is None:
+            return
+        try:
+            queued = await self.restart_notices(self.sender.wall())
+        except Exception:
+            logger.exception("restart notices failed; the next start retries them")
+            return
+        if queued:
+            self.sender.wake()
+
     async def catch_up(self) -> None:
         """Run today's passes now: a bot that was down at their time still sends, once."""
+        await self.restart_pass()
         await self.reminder_pass()
         await self.campaign_pass()
 

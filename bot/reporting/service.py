@@ -1,12 +1,11 @@
 """The reporting services that the chat commands and the command line share.
 
 Reading a period's status, exports, invites, unlocks and the report draft: the handlers in
-`bot.core.handlers` and the commands in `bot.cli` both call these, so the rules live once.
+`bot.core.handlers` and the commands in `bot.cli.main` both call these, so the rules live once.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -23,7 +22,6 @@ from bot.reporting.periods import Period, PeriodCalendar, load_calendar
 from bot.reporting.status import PeriodStatus, period_status
 from bot.storage import Store
 from bot.storage.reports import ReportStore
-from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +30,6 @@ DEFAULT_INVITE_DAYS = 14
 MAX_INVITE_DAYS = 365
 BOT_PLACEHOLDER = "<bot>"
 EXPORT_FORMATS = ("xlsx", "csv")
-# Kind words an admin may type before a name ("xa that khe"); unit codes never start with them.
-_KIND_WORDS = ("thi-tran-", "phuong-", "xa-")
 
 
 @dataclass
@@ -80,40 +76,6 @@ def resolve_period(calendar: PeriodCalendar, raw: str, today: date) -> Period | 
 
 #: A `channel:user` address as `officers list` prints it (for bound invites and revoking).
 ADDRESS_RE = re.compile(r"(telegram|zalo|console):[^\s:]+")
-
-
-class UnitError(Exception):
-    """A unit that cannot get an invite: `reason` is unknown or not_reporting."""
-
-    def __init__(
-        self, reason: str, raw: str, suggestions: tuple[str, ...] = (), unit: Unit | None = None
-    ) -> None:
-        super().__init__(f"{reason}: {raw}")
-        self.reason = reason
-        self.raw = raw
-        self.suggestions = suggestions
-        self.unit = unit
-
-
-def resolve_unit(units: Mapping[str, Unit], raw: str) -> Unit:
-    """The reporting unit with code `raw`; its name (with or without accents) works too.
-
-    Raises UnitError("unknown", with close codes as suggestions) or UnitError("not_reporting")
-    for a province or district: only communes and wards file reports.
-    """
-    slug = "-".join(fold(raw).replace("_", " ").split())
-    candidates = [slug] + [slug[len(w) :] for w in _KIND_WORDS if slug.startswith(w)]
-    unit = next((units[c] for c in candidates if c in units), None)
-    if unit is None:
-        names = {"-".join(fold(u.name).split()): u.code for u in units.values() if u.reports}
-        unit = next((units[names[c]] for c in candidates if c in names), None)
-    if unit is None:
-        codes = [u.code for u in units.values() if u.reports]
-        close = difflib.get_close_matches(slug, codes, n=3, cutoff=0.75)
-        raise UnitError("unknown", raw.strip(), tuple(close))
-    if not unit.reports:
-        raise UnitError("not_reporting", raw.strip(), unit=unit)
-    return unit
 
 
 @dataclass(frozen=True, slots=True)

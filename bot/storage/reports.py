@@ -5,14 +5,28 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from bot.storage import Store, _iso
 
+if TYPE_CHECKING:  # bot.storage.outbox imports bot.storage; only the type is needed here
+    from bot.storage.outbox import OutboxMessage
+
 #: Wrong invite codes a sender may try within THROTTLE_WINDOW before having to wait.
 THROTTLE_ATTEMPTS = 5
 THROTTLE_WINDOW = timedelta(minutes=10)
+
+
+def unsaved_notice_key(address: str, nonce: str) -> str:
+    """The outbox key of "your draft was not saved" for one draft (told once, ever)."""
+    return f"report-unsaved:{address}:{nonce}"
+
+
+def saved_notice_key(report_id: int) -> str:
+    """The outbox key of a "saved" reply sent again after a restart (once per version)."""
+    return f"report-saved:{report_id}"
 
 
 class InviteError(Exception):
@@ -309,11 +323,14 @@ class ReportStore:
         now: datetime,
         draft_of: str | None = None,
         draft_nonce: str | None = None,
+        ack_owed: bool = False,
     ) -> Report:
         """Store a new version, in one transaction with consuming the officer's draft.
 
         The officer must be active for `unit_code`. When `draft_nonce` is given the draft
         dialog of `draft_of` must still hold it, so a double tap on "confirm" saves once.
+        `ack_owed` records, with the version itself, that the "saved" reply has not been
+        delivered yet (see `acknowledged` and `queue_restart_notices`).
         """
         async with self.store.transaction(durable=True) as db:
             async with db.execute(
@@ -331,6 +348,13 @@ class ReportStore:
                 if dialog is None or json.loads(dialog[0]).get("nonce") != draft_nonce:
                     raise DraftGone()
                 await db.execute("DELETE FROM dialogs WHERE address = ?", (draft_of or officer,))
+                # A "not saved yet" notice queued after a restart and not sent yet is now
+                # untrue: the officer must not read it after the "saved" reply.
+                await db.execute(
+                    "UPDATE outbox SET state = 'skipped', detail = 'confirmed', finished_at = ? "
+                    "WHERE dedupe_key = ? AND state = 'queued'",
+                    (now.timestamp(), unsaved_notice_key(draft_of or officer, draft_nonce)),
+                )
             async with db.execute(
                 "SELECT COALESCE(MAX(version), 0) FROM reports "
                 "WHERE unit_code = ? AND period_id = ?",
@@ -339,12 +363,72 @@ class ReportStore:
                 version = int((await cur.fetchone())[0]) + 1  # type: ignore[index]
             cur = await db.execute(
                 "INSERT INTO reports "
-                "(unit_code, period_id, version, vals, officer, created_at, late) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (unit_code, period_id, version, json.dumps(values), officer, _iso(now), int(late)),
-            )
+                "(unit_code, period_id, version, vals, officer, created_at, late, ack_owed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (unit_code, period_id, version, json.dumps(values), officer, _iso(now),
+                 int(late), int(ack_owed)),
+            )  # fmt: skip
             report_id = cur.lastrowid or 0
         return Report(report_id, unit_code, period_id, version, dict(values), officer, now, late)
+
+    # --- what a crash may have left unsaid ------------------------------------------------------
+
+    async def acknowledged(self, report_ids: list[int]) -> None:
+        """The "saved" replies of these versions were delivered: nothing is owed any more."""
+        async with self.store.transaction() as db:
+            await db.executemany(
+                "UPDATE reports SET ack_owed = 0 WHERE id = ? AND ack_owed = 1",
+                [(i,) for i in report_ids],
+            )
+
+    async def owed_acks(self) -> list[Report]:
+        """Versions whose "saved" reply may never have reached the officer, oldest first."""
+        rows = await self.store.fetchall("SELECT * FROM reports WHERE ack_owed = 1 ORDER BY id")
+        return [_report(r) for r in rows]
+
+    async def drafts_awaiting_confirmation(
+        self, now: datetime
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(address, dialog state) of every unexpired report draft shown for confirmation."""
+        rows = await self.store.fetchall(
+            "SELECT address, state FROM dialogs WHERE kind = 'report' AND expires_at >= ? "
+            "AND json_extract(state, '$.mode') = 'confirm' ORDER BY address",
+            (_iso(now),),
+        )
+        return [(str(r[0]), json.loads(r[1])) for r in rows]
+
+    async def queue_restart_notices(
+        self,
+        acks: list[tuple[int, OutboxMessage]],
+        drafts: list[tuple[str, str, OutboxMessage]],
+        wall_now: float,
+    ) -> int:
+        """Queue the owed "saved" replies and "not saved yet" notices; return how many.
+
+        One transaction: an owed ack is cleared as its message is queued (the outbox then
+        owns the delivery), and a draft notice is queued only while that draft (same nonce)
+        still awaits confirmation, so a Confirm handled meanwhile is never contradicted.
+        Dedupe keys make a second restart queue nothing again.
+        """
+        from bot.storage.outbox import OutboxStore
+
+        queued: list[OutboxMessage] = []
+        async with self.store.transaction(durable=True) as db:
+            for report_id, message in acks:
+                cur = await db.execute(
+                    "UPDATE reports SET ack_owed = 0 WHERE id = ? AND ack_owed = 1", (report_id,)
+                )
+                if cur.rowcount == 1:
+                    queued.append(message)
+            for address, nonce, message in drafts:
+                async with db.execute(
+                    "SELECT state FROM dialogs WHERE address = ? AND kind = 'report'", (address,)
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None and json.loads(row[0]).get("nonce") == nonce:
+                    queued.append(message)
+            # The outbox's own insert (column list and dedupe) inside this transaction.
+            return await OutboxStore._insert(db, queued, wall_now)
 
     async def current_report(self, unit_code: str, period_id: str) -> Report | None:
         """The latest version of a unit's report for a period."""

@@ -129,15 +129,6 @@ async def get_interaction(store: Store, user_id: str) -> Interaction | None:
     return Interaction(_dt(int(row[0])), int(row[1]))
 
 
-async def count_sent(store: Store, user_id: str, n: int) -> None:
-    """Add `n` messages we sent to the user since their last message."""
-    async with store.transaction() as db:
-        await db.execute(
-            "UPDATE zalo_interactions SET sent_since = sent_since + ? WHERE user_id = ?",
-            (n, user_id),
-        )
-
-
 async def forget_interaction(store: Store, user_id: str) -> None:
     """Drop what is kept about the user's window (unfollow, /xoa)."""
     async with store.transaction() as db:

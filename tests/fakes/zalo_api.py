@@ -2,10 +2,17 @@
 
 It serves both base URLs the bot uses (``ZALO_API_BASE_URL`` and ``ZALO_OAUTH_BASE_URL``):
 
-- ``POST /v3.0/oa/message/cs`` (and ``/transaction``): checks the ``access_token`` header and
-  the body, answers like Zalo — HTTP 200 with ``{"error": 0}`` or a non-zero ``error``: -216
-  for an unknown or expired token, -230 for a user outside the window, -201 for a bad body,
-  and any code queued with `fail_next`.
+- ``POST /v3.0/oa/message/cs``: checks the ``access_token`` header and the body (a text, and
+  at most 5 ``oa.query.*`` buttons with a title and a payload), answers like Zalo — HTTP 200
+  with ``{"error": 0}`` or a non-zero ``error``: -216 for an unknown or expired token, -230
+  for a user outside the window, -201 for a bad body (or any buttons, with
+  `refuse_buttons`), and any code queued with `fail_next`.
+- ``POST /v3.0/oa/message/template``: a ZNS/ZBS template by user id — ``user_id``,
+  ``template_id`` (one of `templates`, else -109) and ``template_data`` (every parameter of
+  the template present as a string, -111 when missing, -112 when longer than its limit).
+  ``/v3.0/oa/message/transaction`` is gone, as on Zalo since 01/03/2026 (404).
+- ``GET /v3.0/oa/user/detail?data={"user_id": ...}``: ``data.display_name`` from
+  `display_names` (-213 for a user it does not know).
 - ``POST /v4/oa/access_token``: checks the ``secret_key`` header and the form, rotates the
   pair (a new access token AND a new refresh token) and rejects a refresh token used before.
 
@@ -46,6 +53,12 @@ JSONDict = dict[str, Any]
 
 MAX_TEXT = 2000
 ERR_BAD_PARAM = -201
+ERR_NOT_FOLLOWER = -213
+ERR_TEMPLATE_INVALID = -109
+ERR_TEMPLATE_DATA_EMPTY = -111
+ERR_TEMPLATE_DATA_INVALID = -112
+MAX_BUTTONS = 5
+BUTTON_TYPES = frozenset({"oa.query.hide", "oa.query.show"})
 ERR_TOKEN_INVALID = -216
 ERR_OUTSIDE_WINDOW = -230
 ERR_REFRESH_INVALID = -14014
@@ -58,9 +71,18 @@ class SentMessage:
 
     user_id: str
     text: str
-    kind: str  # "cs" or "transaction"
+    kind: str  # "cs" or "template"
     body: JSONDict
     at: float
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(title, payload) of the buttons a `cs` message carried."""
+        try:
+            found = self.body["message"]["attachment"]["payload"]["buttons"]
+        except (KeyError, TypeError):
+            return []
+        return [(b["title"], b["payload"]) for b in found]
 
 
 class FakeZaloAPI:
@@ -97,6 +119,16 @@ class FakeZaloAPI:
         self.sent: list[SentMessage] = []
         self.calls: list[tuple[str, int]] = []
         """(path, Zalo error code answered) for every send and token request."""
+        self.templates: dict[str, dict[str, int]] = {}
+        """Approved templates: id -> {parameter: maximum length}."""
+        self.display_names: dict[str, str] = {}
+        """What the user-detail endpoint answers as `display_name`, per user id."""
+        self.detail_requests: list[str] = []
+        """User ids whose detail was asked for."""
+        self.refuse_buttons = False
+        """Answer -201 to any message carrying buttons (as an OA that may not send them)."""
+        self.token_latency_ms = 0.0
+        """Extra delay of the token endpoint, after rotating the pair (a lost answer)."""
         self._fail_next: deque[int] = deque()
         self._fail_http_next: deque[int] = deque()
         self._waiters: set[asyncio.Future[None]] = set()
@@ -104,7 +136,8 @@ class FakeZaloAPI:
         self._port: int | None = None
         self.app = web.Application()
         self.app.router.add_post("/v3.0/oa/message/cs", self._send_cs)
-        self.app.router.add_post("/v3.0/oa/message/transaction", self._send_transaction)
+        self.app.router.add_post("/v3.0/oa/message/template", self._send_template)
+        self.app.router.add_get("/v3.0/oa/user/detail", self._user_detail)
         self.app.router.add_post("/v4/oa/access_token", self._token)
 
     # ----------------------------------------------------------------- lifecycle
@@ -312,8 +345,8 @@ class FakeZaloAPI:
     async def _send_cs(self, request: web.Request) -> web.Response:
         return await self._send(request, "cs")
 
-    async def _send_transaction(self, request: web.Request) -> web.Response:
-        return await self._send(request, "transaction")
+    async def _send_template(self, request: web.Request) -> web.Response:
+        return await self._send(request, "template")
 
     async def _send(self, request: web.Request, kind: str) -> web.Response:
         await self._delay()
@@ -327,22 +360,12 @@ class FakeZaloAPI:
             return self._answer(path, ERR_TOKEN_INVALID)
         try:
             body = await request.json()
-            user_id = body["recipient"]["user_id"]
-            message = body["message"]
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             return self._answer(path, ERR_BAD_PARAM)
-        if not isinstance(user_id, str) or not user_id.isdigit():
-            return self._answer(path, ERR_BAD_PARAM)
-        if kind == "cs":
-            text = message.get("text") if isinstance(message, dict) else None
-            if not isinstance(text, str) or not text or len(text) > MAX_TEXT:
-                return self._answer(path, ERR_BAD_PARAM)
-        else:
-            try:
-                elements = message["attachment"]["payload"]["elements"]
-                text = "\n".join(e["content"] for e in elements)
-            except (KeyError, TypeError):
-                return self._answer(path, ERR_BAD_PARAM)
+        checked = self._check_cs(body) if kind == "cs" else self._check_template(body)
+        if isinstance(checked, int):
+            return self._answer(path, checked)
+        user_id, text = checked
         code = self._fail_next.popleft() if self._fail_next else 0
         if code:
             return self._answer(path, code)
@@ -351,6 +374,70 @@ class FakeZaloAPI:
         msg_id = f"sent{next(self._serial):06d}"
         self.sent.append(SentMessage(user_id, text, kind, body, time.monotonic()))
         return self._answer(path, 0, {"message_id": msg_id, "user_id": user_id})
+
+    def _check_cs(self, body: Any) -> tuple[str, str] | int:
+        """(user id, text) of a valid consultation message, else Zalo's error code."""
+        try:
+            user_id = body["recipient"]["user_id"]
+            message = body["message"]
+        except (KeyError, TypeError):
+            return ERR_BAD_PARAM
+        if not isinstance(user_id, str) or not user_id.isdigit() or not isinstance(message, dict):
+            return ERR_BAD_PARAM
+        text = message.get("text")
+        if not isinstance(text, str) or not text or len(text) > MAX_TEXT:
+            return ERR_BAD_PARAM
+        if "attachment" in message:
+            if self.refuse_buttons:
+                return ERR_BAD_PARAM
+            try:
+                attachment = message["attachment"]
+                buttons = attachment["payload"]["buttons"]
+                assert attachment["type"] == "template"
+                assert isinstance(buttons, list) and 1 <= len(buttons) <= MAX_BUTTONS
+                for b in buttons:
+                    assert b["type"] in BUTTON_TYPES
+                    assert isinstance(b["title"], str) and 0 < len(b["title"]) <= 100
+                    assert isinstance(b["payload"], str) and 0 < len(b["payload"]) <= 1000
+            except (KeyError, TypeError, AssertionError):
+                return ERR_BAD_PARAM
+        return user_id, text
+
+    def _check_template(self, body: Any) -> tuple[str, str] | int:
+        """(user id, the parameters as text) of a valid template message, else the error."""
+        if not isinstance(body, dict):
+            return ERR_BAD_PARAM
+        user_id, template_id = body.get("user_id"), body.get("template_id")
+        data = body.get("template_data")
+        if not isinstance(user_id, str) or not user_id.isdigit():
+            return ERR_BAD_PARAM
+        params = self.templates.get(str(template_id))
+        if params is None:
+            return ERR_TEMPLATE_INVALID
+        if not isinstance(data, dict) or not data:
+            return ERR_TEMPLATE_DATA_EMPTY
+        for name, limit in params.items():
+            value = data.get(name)
+            if not isinstance(value, str) or not value:
+                return ERR_TEMPLATE_DATA_EMPTY
+            if len(value) > limit:
+                return ERR_TEMPLATE_DATA_INVALID
+        return user_id, "\n".join(str(data[name]) for name in params)
+
+    async def _user_detail(self, request: web.Request) -> web.Response:
+        await self._delay()
+        path = request.path
+        if request.headers.get("access_token") != self.access_token:
+            return self._answer(path, ERR_TOKEN_INVALID)
+        try:
+            user_id = json.loads(request.query["data"])["user_id"]
+        except (KeyError, ValueError, TypeError):
+            return self._answer(path, ERR_BAD_PARAM)
+        self.detail_requests.append(str(user_id))
+        name = self.display_names.get(str(user_id))
+        if name is None:
+            return self._answer(path, ERR_NOT_FOLLOWER)
+        return self._answer(path, 0, {"user_id": str(user_id), "display_name": name})
 
     async def _token(self, request: web.Request) -> web.Response:
         await self._delay()
@@ -373,6 +460,9 @@ class FakeZaloAPI:
         self.refreshes += 1
         self.calls.append((path, 0))
         self._wake()
+        if self.token_latency_ms:
+            # Rotated already: a client that stops waiting now has lost the new pair.
+            await asyncio.sleep(self.token_latency_ms / 1000)
         return web.json_response(
             {
                 "access_token": self.access_token,

@@ -53,6 +53,7 @@ COMMANDS = {
         ("dangky", "Nhận tin chiến dịch"),
         ("huy", "Ngừng nhận tin chiến dịch"),
         ("xoa", "Xóa cuộc trò chuyện"),
+        ("trogiup", "Các lệnh bạn dùng được"),
     ],
     "en": [
         ("start", "Start, main menu"),
@@ -62,6 +63,7 @@ COMMANDS = {
         ("subscribe", "Receive campaign news"),
         ("unsubscribe", "Stop campaign news"),
         ("delete", "Erase this chat"),
+        ("help", "Commands you can use"),
     ],
 }
 
@@ -111,6 +113,8 @@ def to_incoming(update: Update) -> Incoming | None:
         "user_key": str(user.id),
         "locale_hint": user.language_code,
         "chat_key": str(chat.id),
+        # Kept only if this person registers as an officer, so exports name a person.
+        "display_name": (user.full_name or user.username or "").strip()[:80] or None,
     }
     if update.callback_query is not None:
         return Incoming(**base, button=update.callback_query.data or "")  # type: ignore[arg-type]

@@ -3,12 +3,16 @@
 Zalo posts every event to `POST /zalo/webhook`. The request is checked (signature, JSON,
 app id), answered 200 at once — Zalo gives a webhook two seconds and retries otherwise — and
 processed after: de-duplicated on `msg_id`, translated into an `Incoming`, answered by the
-same engine as Telegram, and the replies sent back as text (buttons become numbered options,
-long answers are split, a place is a map link). One user's events run strictly in order; different
-users run concurrently, bounded (DESIGN.md §5).
+same engine as Telegram, and the replies sent back (up to 5 options as real buttons whose tap
+comes back as the option number, more as numbered text; long answers are split, a place is a
+map link). One user's events run strictly in order; different users run concurrently,
+bounded (DESIGN.md §5).
 
-Proactive messages (reminders, broadcasts) go through `ZaloSender`, which does not even try
-outside Zalo's messaging window: the outbox records them as undeliverable on Zalo.
+Proactive messages (reminders, broadcasts) go through `ZaloSender`, which follows Zalo's 2026
+window: free within 48 hours of the user's last interaction; reminders only, 48 hours to 7
+days, as billed messages when ZALO_BILLED_WINDOW allows it; reminders beyond, through the
+approved template (ZALO_TEMPLATE_*) when there is one. Everything else is recorded by the
+outbox as undeliverable on Zalo.
 """
 
 from __future__ import annotations
@@ -27,22 +31,28 @@ import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
 
-from bot.channels.zalo.client import SendResult, TokenManager, ZaloClient, split_text
+from bot.channels.zalo.client import (
+    MAX_BUTTONS,
+    Message,
+    SendResult,
+    TokenManager,
+    ZaloClient,
+    split_text,
+)
 from bot.clock import Clock
 from bot.core.places import map_link
 from bot.core.render import numbered_text, option_data
 from bot.core.runtime import Runtime
 from bot.i18n import _, normalize_language, use_language
-from bot.messages import Delivery, Incoming, Location, Reply
-from bot.settings import ZaloSettings
+from bot.messages import Button, Delivery, Incoming, Location, Reply
+from bot.settings import ZaloSettings, ZaloTemplate
 from bot.storage import UPDATE_ID_TTL, Store
 from bot.storage.zalo import (
-    count_sent,
     forget_interaction,
     get_interaction,
     purge_interactions,
@@ -55,10 +65,16 @@ WEBHOOK_PATH = "/zalo/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 #: Users handled at once (one user's events always in order). As for Telegram (DESIGN.md §5).
 CONCURRENCY = 32
-#: Zalo allows a free consultation message only within 48 hours of the user's last message...
+#: Since 01/01/2026 consultation messages are free, and unlimited, within 48 hours of the
+#: user's last interaction...
 WINDOW = timedelta(hours=48)
-#: ...and only a few of them (8 per 48 hours, as Zalo's quota answers report it).
-REPLY_QUOTA = 8
+#: ...possible but billed up to 7 days after it, and refused (-230/-232) after that.
+BILLED_WINDOW = timedelta(days=7)
+#: Replies carrying this button data are reminders (the only proactive messages worth a
+#: billed or template message; campaign news is not).
+REMINDER_BUTTON = "rep:start:"
+#: An invite code anywhere in a message ("cb-...", "/dangky_canbo cb-..."): a registration.
+_INVITE_IN_TEXT = re.compile(r"\bcb-[a-z0-9]{10}\b", re.IGNORECASE)
 #: Older events are not processed: their de-duplication record may be gone (a replay).
 STALE_EVENT = UPDATE_ID_TTL
 #: How often the token is checked ahead of expiry and old windows are purged.
@@ -252,6 +268,32 @@ def render(reply: Reply) -> list[str]:
     return split_text(unicodedata.normalize("NFC", "\n".join(line for line in lines if line)))
 
 
+def _options(reply: Reply) -> list[Button]:
+    return [b for row in reply.buttons for b in row if b.kind != "url"]
+
+
+def render_messages(reply: Reply) -> list[Message]:
+    """A reply as Zalo messages: up to 5 options as buttons on the last part, else numbers.
+
+    Each button's tap comes back as its option number, which the engine already reads as a
+    choice from the options offered last; the numbered text is kept as the fallback for a
+    send Zalo refuses.
+    """
+    options = _options(reply)
+    if not options or len(options) > MAX_BUTTONS or not reply.text.strip():
+        return [Message(part) for part in render(reply)]
+    links = [[b for b in row if b.kind == "url"] for row in reply.buttons]
+    bare = dataclasses.replace(reply, buttons=[row for row in links if row])
+    parts = render(bare)
+    if not parts:
+        return [Message(part) for part in render(reply)]
+    with use_language(reply.lang) if reply.lang else contextlib.nullcontext():
+        numbers = numbered_text(Reply("", buttons=[options], lang=reply.lang))
+    fallback = split_text(unicodedata.normalize("NFC", parts[-1] + "\n" + numbers))
+    last = Message(parts[-1], tuple(b.label for b in options), tuple(fallback))
+    return [Message(part) for part in parts[:-1]] + [last]
+
+
 async def user_language(store: Store, address: str) -> str:
     """The language to write to a user in: the one they chose, else Vietnamese."""
     # Bounded: with the database locked or failing, the message goes out in Vietnamese.
@@ -325,12 +367,62 @@ def _delivery(result: SendResult, parts: int) -> Delivery:
     return Delivery(result.status, detail=result.detail)
 
 
+Window = Literal["free", "billed", "closed"]
+
+
+def is_reminder(reply: Reply) -> bool:
+    """Whether `reply` is a report reminder (it offers to start the report)."""
+    return any(b.data.startswith(REMINDER_BUTTON) for row in reply.buttons for b in row)
+
+
+_LEADING_SYMBOLS = re.compile(r"^[^\w(]+", re.UNICODE)
+
+
+def reminder_fields(reply: Reply) -> dict[str, str]:
+    """The fields of a reminder a template can show (see `TEMPLATE_FIELDS` in settings).
+
+    `title` is the first line without its symbol, `line2`..`line4` the next non-empty lines,
+    `report_line` the line to fill and send, `period` the period's id.
+    """
+    lines = [line.strip() for line in reply.text.splitlines() if line.strip()]
+    fields: dict[str, str] = {}
+    if lines:
+        fields["title"] = _LEADING_SYMBOLS.sub("", lines[0]).strip()
+    for i, line in enumerate(lines[1:4], 2):
+        fields[f"line{i}"] = line
+    report = next((line for line in lines if line.startswith("BC ")), None)
+    if report:
+        fields["report_line"] = report
+    for row in reply.buttons:
+        for b in row:
+            if b.data.startswith(REMINDER_BUTTON):
+                fields["period"] = b.data[len(REMINDER_BUTTON) :]
+    return {k: unicodedata.normalize("NFC", v) for k, v in fields.items() if v}
+
+
+def template_data(reply: Reply, template: ZaloTemplate) -> dict[str, str] | None:
+    """The template's parameters filled from the reminder, within their limits (None: a
+    field the template needs is missing)."""
+    fields = reminder_fields(reply)
+    data: dict[str, str] = {}
+    for param in template.params:
+        value = fields.get(param.source)
+        if value is None:
+            return None
+        if len(value) > param.max_len:
+            # Zalo refuses a parameter over its length: shortened visibly instead.
+            value = value[: param.max_len - 1].rstrip() + "…"
+        data[param.name] = value
+    return data
+
+
 class ZaloSender:
     """The outbox's way to reach a Zalo user (implements `ProactiveSender`).
 
-    Outside the user's window (48 hours since their last message, a few messages at most)
-    nothing is attempted as a consultation message: the outbox gets `undeliverable`, unless
-    the department has an approved transaction template, which is used instead.
+    Within 48 hours of the user's last interaction a message goes as a (free) consultation
+    message. Reminders then go as a billed consultation message up to 7 days when
+    `billed_window` is on, and through the approved template when there is one. Anything
+    else is `undeliverable` on Zalo, for the department to reach the person another way.
     """
 
     channel = "zalo"
@@ -341,35 +433,41 @@ class ZaloSender:
         store: Store,
         clock: Clock,
         *,
-        transaction_template: str | None = None,
-        window: timedelta = WINDOW,
-        quota: int = REPLY_QUOTA,
+        template: ZaloTemplate | None = None,
+        billed_window: bool = False,
     ) -> None:
         self.client = client
         self.store = store
         self.clock = clock
-        self.transaction_template = transaction_template
-        self.window = window
-        self.quota = quota
+        self.template = template
+        self.billed_window = billed_window
 
     async def deliver(self, user_key: str, reply: Reply) -> Delivery:
         """Try to send `reply` to the Zalo user `user_key` once."""
         lang = await user_language(self.store, f"zalo:{user_key}")
         with use_language(lang):
-            parts = render(reply)
-        if not parts:
+            messages = render_messages(reply)
+        if not messages:
             return Delivery("failed", detail="empty message")
-        if not await self.within_window(user_key, len(parts)):
-            if self.transaction_template:
-                result = await self.client.send_transaction(
-                    user_key, parts, self.transaction_template, lang
-                )
-                return await self._offered(user_key, reply, _delivery(result, 1))
-            return Delivery("undeliverable", detail="outside Zalo's 48-hour window")
-        result = await self.client.send_texts(user_key, parts, wait_rate_limit=False)
-        if result.sent_parts:
-            await count_sent(self.store, user_key, result.sent_parts)
-        return await self._offered(user_key, reply, _delivery(result, len(parts)))
+        window = await self.window(user_key)
+        reminder = is_reminder(reply)
+        if window == "free" or (window == "billed" and reminder and self.billed_window):
+            result = await self.client.send_messages(user_key, messages, wait_rate_limit=False)
+            delivery = _delivery(result, len(messages))
+            # Our record of the window can lag behind Zalo's: its refusal sends a reminder
+            # through the template, when there is one.
+            if not (delivery.status == "undeliverable" and reminder and self.template):
+                return await self._offered(user_key, reply, delivery)
+        if reminder and self.template is not None:
+            data = template_data(reply, self.template)
+            if data is None:
+                return Delivery("undeliverable", detail="the reminder does not fill the template")
+            result = await self.client.send_template(user_key, self.template.template_id, data)
+            # No menu is remembered: the template shows no numbered options to answer.
+            return _delivery(result, 1)
+        if window == "billed":
+            return Delivery("undeliverable", detail="outside Zalo's free 48-hour window")
+        return Delivery("undeliverable", detail="outside Zalo's 7-day window")
 
     async def _offered(self, user_key: str, reply: Reply, delivery: Delivery) -> Delivery:
         """Remember a delivered message's numbered options, so "1" answers this message."""
@@ -380,13 +478,19 @@ class ZaloSender:
             await self.store.within(menu, None, "menu", key=f"zalo:{user_key}")
         return delivery
 
-    async def within_window(self, user_key: str, parts: int = 1) -> bool:
-        """Whether `parts` more consultation messages may go to the user now."""
+    async def window(self, user_key: str) -> Window:
+        """Where the user stands in Zalo's window: free, billed (48 h-7 d) or closed."""
         seen = await get_interaction(self.store, user_key)
         if seen is None:
-            return False
-        fresh = self.clock.now() - seen.last_at < self.window
-        return fresh and seen.sent_since + parts <= self.quota
+            return "closed"
+        age = self.clock.now() - seen.last_at
+        if age < WINDOW:
+            return "free"
+        return "billed" if age < BILLED_WINDOW else "closed"
+
+    async def within_window(self, user_key: str) -> bool:
+        """Whether a free consultation message may go to the user now."""
+        return await self.window(user_key) == "free"
 
 
 # --- the channel --------------------------------------------------------------------------------
@@ -404,6 +508,25 @@ class ZaloChannel:
         self._session: aiohttp.ClientSession | None = None
         self._client: ZaloClient | None = None
         self._sender: ZaloSender | None = None
+        self._signature_form_logged = False
+
+    def _hint(self, raw: bytes, event: dict[str, Any], header: str) -> str:
+        """What to check when no signature form matches (never a secret itself)."""
+        timestamp = _timestamp(event)
+        if timestamp is None:
+            return "the event has no timestamp"
+        app_secret = str(self.settings.app_secret)
+        prefixes = [self.settings.app_id, *filter(None, [oa_of(event)])]
+        if any(verify_signature(raw, p, timestamp, app_secret, header) for p in prefixes):
+            return (
+                "it matches ZALO_APP_SECRET: set ZALO_OA_SECRET to the OA secret key of the "
+                "app's Webhook page instead"
+            )
+        return (
+            "neither the app id nor the OA id form matches: check that ZALO_OA_SECRET is "
+            "the OA secret key of the app's Webhook page (not the app secret key) and was "
+            "not regenerated there"
+        )
 
     @property
     def client(self) -> ZaloClient:
@@ -426,10 +549,13 @@ class ZaloChannel:
         tokens = TokenManager(rt.store, self.settings, rt.clock, self._session)
         await tokens.start()
         self._client = ZaloClient(self.settings, tokens, self._session)
-        # An approved transaction template (ZALO_TRANSACTION_TEMPLATE, when the settings
-        # carry one) reaches users outside the window; without it they are undeliverable.
-        template = getattr(self.settings, "transaction_template", "") or None
-        self._sender = ZaloSender(self._client, rt.store, rt.clock, transaction_template=template)
+        self._sender = ZaloSender(
+            self._client,
+            rt.store,
+            rt.clock,
+            template=self.settings.template,
+            billed_window=self.settings.billed_window,
+        )
 
     async def close(self) -> None:
         """Finish the events being answered, then close the HTTP session."""
@@ -441,7 +567,7 @@ class ZaloChannel:
     async def maintain(self) -> None:
         """Refresh the token ahead of expiry and drop windows that have ended."""
         await self.client.tokens.maintain()
-        await purge_interactions(self.rt.store, self.rt.clock.now() - WINDOW)
+        await purge_interactions(self.rt.store, self.rt.clock.now() - BILLED_WINDOW)
 
     # --- webhook --------------------------------------------------------------------------------
 
@@ -468,13 +594,30 @@ class ZaloChannel:
         timestamp = _timestamp(event)
         # Zalo documents the app id as the first term; working integrations report the OA id
         # there too. Either way the OA secret is what proves the sender, so both are accepted.
-        prefixes = [self.settings.app_id, *filter(None, [oa_of(event)])]
+        prefixes = [("app id", self.settings.app_id)]
+        if (oa := oa_of(event)) is not None:
+            prefixes.append(("OA id", oa))
         secret = str(self.settings.oa_secret)
-        if timestamp is None or not any(
-            verify_signature(raw, prefix, timestamp, secret, header) for prefix in prefixes
-        ):
-            logger.warning("Zalo webhook request rejected: bad signature")
+        matched = next(
+            (
+                form
+                for form, prefix in prefixes
+                if timestamp is not None
+                and verify_signature(raw, prefix, timestamp, secret, header)
+            ),
+            None,
+        )
+        if matched is None:
+            logger.warning(
+                "Zalo webhook request rejected: bad signature (%s)", self._hint(raw, event, header)
+            )
             return web.json_response({"error": "bad signature"}, status=401)
+        if not self._signature_form_logged:
+            self._signature_form_logged = True
+            logger.info(
+                "Zalo webhook signature verified with the %s first (logged once; docs/zalo.md)",
+                matched,
+            )
         name = str(event.get("event_name") or "")
         user = user_of(event)
         if user is None or not (name in ("follow", "unfollow") or name.startswith("user_send_")):
@@ -513,6 +656,11 @@ class ZaloChannel:
             at = event_time(event)
             seen = record_interaction(store, user, min(now, at) if at else now)
             await store.within(seen, None, "Zalo window", key=inc.address)
+        if inc.text and _INVITE_IN_TEXT.search(inc.text):
+            # A registration, most likely: the officer's Zalo name is kept with it (exports
+            # name a person). Best effort: without it the registration goes on unnamed.
+            shown = await self.client.user_display_name(user)
+            inc = dataclasses.replace(inc, display_name=shown)
         replies = await rt.engine.handle(inc, defer_writes=True)
         await self.send_replies(user, replies)
 
@@ -526,8 +674,8 @@ class ZaloChannel:
         """Send the engine's replies to the user who just wrote (inside their window)."""
         lang = await user_language(self.rt.store, f"zalo:{user}")
         with use_language(lang):
-            parts = [part for reply in replies for part in render(reply)]
-        result = await self.client.send_texts(user, parts)
+            parts = [part for reply in replies for part in render_messages(reply)]
+        result = await self.client.send_messages(user, parts)
         for delay in REPLY_RESUME_DELAYS:
             if result.status != "retry" or (result.retry_after or 0) > 60:
                 break
@@ -535,12 +683,8 @@ class ZaloChannel:
             # stopped so no part is sent twice.
             done = parts[: result.sent_parts]
             await self.client.sleep(delay)
-            more = await self.client.send_texts(user, parts[len(done) :])
+            more = await self.client.send_messages(user, parts[len(done) :])
             result = dataclasses.replace(more, sent_parts=len(done) + more.sent_parts)
-        if result.sent_parts:
-            # After the answer: best effort, in the background (the quota count may lag).
-            sent = count_sent(self.rt.store, user, result.sent_parts)
-            self.rt.store.later(f"zalo:{user}", sent, "Zalo quota count")
         if result.status != "sent":
             logger.warning(
                 "Zalo reply not delivered (%d/%d parts sent): %s",
@@ -574,9 +718,7 @@ def build_zalo_app(rt: Runtime) -> web.Application:
 
 
 @contextlib.asynccontextmanager
-async def open_zalo_sender(
-    rt: Runtime, *, transaction_template: str | None = None
-) -> AsyncIterator[ZaloSender]:
+async def open_zalo_sender(rt: Runtime) -> AsyncIterator[ZaloSender]:
     """A `ZaloSender` with its own HTTP session, for commands that send without serving.
 
     Safe next to a running server: token refreshes are serialised through the database.
@@ -584,10 +726,7 @@ async def open_zalo_sender(
     channel = ZaloChannel(rt)
     await channel.start()
     try:
-        sender = channel.sender
-        if transaction_template is not None:
-            sender.transaction_template = transaction_template or None
-        yield sender
+        yield channel.sender
     finally:
         await channel.close()
 

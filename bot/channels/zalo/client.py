@@ -2,7 +2,11 @@
 
 What it relies on (see docs/zalo.md for sources):
 - `POST {api}/v3.0/oa/message/cs` with an `access_token` header sends a consultation
-  message; errors come back as HTTP 200 with a non-zero `error` field.
+  message, which may carry up to 5 buttons (`oa.query.hide`: a tap comes back as the user's
+  text `payload`); errors come back as HTTP 200 with a non-zero `error` field.
+- `POST {api}/v3.0/oa/message/template` sends an approved ZNS/ZBS template to a user id
+  (`user_id`, `template_id`, `template_data`): what replaced transaction messages in 2026.
+- `GET {api}/v3.0/oa/user/detail?data={"user_id": ...}` gives `data.display_name`.
 - `POST {oauth}/v4/oa/access_token` with a `secret_key` header (the app secret) and the form
   fields `refresh_token`, `app_id`, `grant_type=refresh_token` returns a new access token
   (~25 h, `expires_in` in seconds, often as a string) and a new single-use refresh token.
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,8 +39,15 @@ from bot.storage.zalo import TokenPair, load_tokens, save_rotated, seed_tokens
 logger = logging.getLogger(__name__)
 
 CS_PATH = "/v3.0/oa/message/cs"
-TRANSACTION_PATH = "/v3.0/oa/message/transaction"
+TEMPLATE_PATH = "/v3.0/oa/message/template"
+USER_DETAIL_PATH = "/v3.0/oa/user/detail"
 TOKEN_PATH = "/v4/oa/access_token"
+
+#: A consultation message carries at most 5 buttons; a title at most 100 characters.
+MAX_BUTTONS = 5
+MAX_BUTTON_TITLE = 100
+#: How a tap comes back: as the user's text message, not shown in their chat.
+BUTTON_TYPE = "oa.query.hide"
 
 #: Longest text Zalo accepts in one message (counted in UTF-16 units, to be safe with emoji).
 MAX_TEXT = 2000
@@ -55,11 +68,28 @@ OUTSIDE_WINDOW = frozenset({-213, -218, -227, -230, -232})
 #: The user refuses this kind of message from the OA: like a block.
 REFUSED_BY_USER = frozenset({-244})
 #: The app or OA is not set up for this (not activated, API not registered, not authorised,
-#: app removed, OA not verified or on too low a package): an administrator must act.
-NEEDS_ADMIN = frozenset({-209, -212, -219, -221, -223, -224})
+#: app removed, OA not verified or on too low a package: -221/-224), the message is a paid
+#: feature the OA has not bought (-320) or has no balance left for (-321), or it breaks
+#: Zalo's policy (-248): an administrator must act.
+NEEDS_ADMIN = frozenset({-209, -212, -219, -221, -223, -224, -248, -320, -321})
+#: Template (ZNS/ZBS) errors: template id invalid (-109), data empty (-111) or invalid (-112),
+#: the OA or app may not use this template (-117), no balance (-115). The template setting or
+#: the OA's account needs an administrator.
+TEMPLATE_NEEDS_ADMIN = frozenset({-109, -111, -112, -115, -117})
+#: Template sends a user cannot receive: inactive or refusing (-114), no such account (-118),
+#: cannot receive (-119).
+TEMPLATE_UNREACHABLE = frozenset({-114, -118, -119})
 #: How long the outbox should wait after a rate limit or an unreachable API.
 RATE_LIMIT_BACKOFF = 30.0
 NETWORK_BACKOFF = 30.0
+#: What an administrator should look at, for the codes where Zalo is explicit.
+ADMIN_HINTS = {
+    -221: "the OA is not verified",
+    -224: "the OA's package does not allow API messaging",
+    -248: "the message breaks Zalo's policy",
+    -320: "a paid feature the OA has not enabled",
+    -321: "the OA has no balance left for paid messages",
+}
 #: How long to wait before trying again when no token can be obtained (needs the admin).
 TOKEN_BACKOFF = 600.0
 QUOTA_BACKOFF = 3600.0
@@ -68,6 +98,8 @@ INLINE_RATE_RETRIES = 3
 INLINE_RATE_DELAY = 1.0
 #: Per request: a refresh and a send together stay within the outbox's 30 s per message.
 TIMEOUT = aiohttp.ClientTimeout(total=10)
+#: The user-detail lookup delays an officer's registration answer: kept short.
+DETAIL_TIMEOUT = aiohttp.ClientTimeout(total=3)
 
 #: How long a refresh waits for another process's refresh (its HTTP call is bounded by 10 s).
 REFRESH_LOCK_WAIT = 15.0
@@ -95,11 +127,45 @@ class SendResult:
     retry_after: float | None = None
 
     @property
+    def needs_admin(self) -> bool:
+        """Whether only an administrator can make such messages go out again."""
+        return self.code in NEEDS_ADMIN or self.code in TEMPLATE_NEEDS_ADMIN
+
+    @property
     def detail(self) -> str:
         """A short description for logs and the outbox (codes only, never text)."""
         if self.status == "sent":
             return ""
+        if self.needs_admin:
+            return f"zalo error {self.code}: needs an administrator (docs/zalo.md)"
         return f"zalo error {self.code}" if self.code else "zalo unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One consultation message: its text, optional buttons, and the text to send instead.
+
+    A tap on button i comes back as the text "i" (1-based), which the engine reads as the
+    option number, exactly as if typed. `fallback` (numbered options as text) is sent when
+    Zalo refuses the message with buttons.
+    """
+
+    text: str
+    buttons: tuple[str, ...] = ()
+    fallback: tuple[str, ...] = ()
+
+    def body(self) -> dict[str, Any]:
+        """The `message` object Zalo expects."""
+        if not self.buttons:
+            return {"text": self.text}
+        buttons = [
+            {"type": BUTTON_TYPE, "title": title[:MAX_BUTTON_TITLE], "payload": str(i)}
+            for i, title in enumerate(self.buttons[:MAX_BUTTONS], 1)
+        ]
+        return {
+            "text": self.text,
+            "attachment": {"type": "template", "payload": {"buttons": buttons}},
+        }
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -265,8 +331,20 @@ class TokenManager:
                 timeout=TIMEOUT,
             ) as resp:
                 body = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+        except (aiohttp.ClientConnectorError, aiohttp.InvalidURL):
+            # Not connected: the request never left, the stored pair is still the valid one.
             raise TokenError(None, "token endpoint unreachable") from None
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            # The request was sent: Zalo may have issued a new pair (and spent the refresh
+            # token) without our hearing of it. The next refresh tells; if it is refused with
+            # -14014, only an administrator can give the bot a new pair.
+            logger.error(
+                "Zalo token refresh sent but not answered (timeout or broken answer): Zalo "
+                "may already have replaced the token pair. NEEDS AN ADMINISTRATOR if the next "
+                "refresh fails with -14014: re-authorise the OA (docs/zalo.md, step 6), set "
+                "ZALO_ACCESS_TOKEN and ZALO_REFRESH_TOKEN to the new pair and restart"
+            )
+            raise TokenError(None, "token refresh not answered") from None
         if not isinstance(body, dict):
             raise TokenError(None, "unexpected answer")
         access, refresh = body.get("access_token"), body.get("refresh_token")
@@ -344,39 +422,66 @@ class ZaloClient:
         worse than a slow one), and on the first part too when `wait_rate_limit` is set
         (a user waiting for an answer); otherwise the caller is told to retry later.
         """
+        messages = [Message(part) for part in parts]
+        return await self.send_messages(user_id, messages, wait_rate_limit=wait_rate_limit)
+
+    async def send_messages(
+        self, user_id: str, messages: list[Message], *, wait_rate_limit: bool = True
+    ) -> SendResult:
+        """Send messages in order (as `send_texts`); buttons refused fall back to numbers.
+
+        `sent_parts` counts the messages delivered, a fallback counting as its message.
+        """
         sent = 0
-        for part in parts:
-            body = {"recipient": {"user_id": user_id}, "message": {"text": part}}
+        for message in messages:
+            body = {"recipient": {"user_id": user_id}, "message": message.body()}
             result = await self._send(CS_PATH, body, patient=wait_rate_limit or sent > 0)
+            refused = result.status == "failed" and not result.needs_admin
+            if refused and message.buttons and message.fallback:
+                # Zalo refused the message as formed (an attachment or a title it dislikes,
+                # not the OA's set-up): the same message as numbered text, answered with a
+                # number.
+                logger.warning(
+                    "Zalo refused a message with buttons (error %d): sent as numbered text",
+                    result.code,
+                )
+                result = await self.send_texts(user_id, list(message.fallback))
+                if result.status != "sent" and result.sent_parts:
+                    result = dataclasses.replace(result, status="failed")
             if result.status != "sent":
                 return SendResult(result.status, result.code, sent, result.retry_after)
             sent += 1
         return SendResult("sent", 0, sent)
 
-    async def send_transaction(
-        self, user_id: str, parts: list[str], template_type: str, lang: str
+    async def send_template(
+        self, user_id: str, template_id: str, data: dict[str, str]
     ) -> SendResult:
-        """Send one transaction message (an OA approved for them; outside the 48 h window).
-
-        The first line becomes the header, the rest text elements.
-        """
-        lines = "\n\n".join(parts).split("\n", 1)
-        elements: list[dict[str, str]] = [
-            {"type": "header", "content": lines[0][:100], "align": "left"}
-        ]
-        for chunk in split_text(lines[1] if len(lines) > 1 else "", MAX_TEXT):
-            elements.append({"type": "text", "content": chunk, "align": "left"})
-        payload = {
-            "template_type": template_type,
-            "language": "EN" if lang == "en" else "VI",
-            "elements": elements,
-        }
-        body = {
-            "recipient": {"user_id": user_id},
-            "message": {"attachment": {"type": "template", "payload": payload}},
-        }
-        result = await self._send(TRANSACTION_PATH, body, patient=False)
+        """Send an approved ZNS/ZBS template to a user id (outside the free window)."""
+        body = {"user_id": user_id, "template_id": template_id, "template_data": data}
+        result = await self._send(TEMPLATE_PATH, body, patient=False)
         return SendResult(result.status, result.code, int(result.status == "sent"), None)
+
+    async def user_display_name(self, user_id: str) -> str | None:
+        """The name the user shows on Zalo (None when it cannot be had: best effort)."""
+        try:
+            token = await self.tokens.access_token()
+            async with self.session.get(
+                self.settings.api_base_url + USER_DETAIL_PATH,
+                params={"data": json.dumps({"user_id": user_id})},
+                headers={"access_token": token},
+                timeout=DETAIL_TIMEOUT,
+            ) as resp:
+                answer = await resp.json(content_type=None)
+        except (TokenError, StorageError, aiohttp.ClientError, TimeoutError, ValueError):
+            logger.info("Zalo user detail unavailable: the display name is not kept")
+            return None
+        data = answer.get("data") if isinstance(answer, dict) else None
+        name = data.get("display_name") if isinstance(data, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            code = answer.get("error") if isinstance(answer, dict) else None
+            logger.info("Zalo user detail without a display name (error %s)", code)
+            return None
+        return name.strip()[:80]
 
     async def _send(self, path: str, body: dict[str, Any], *, patient: bool) -> SendResult:
         refreshed = False
@@ -421,11 +526,21 @@ class ZaloClient:
                 return SendResult("blocked", code)
             if code in NEEDS_ADMIN:
                 logger.error(
-                    "Zalo refused with error %d: the app or OA needs an administrator "
-                    "(activation, permissions, verification; see docs/zalo.md)",
+                    "Zalo refused with error %d: NEEDS AN ADMINISTRATOR (%s; see docs/zalo.md)",
+                    code,
+                    ADMIN_HINTS.get(code, "app activation, permissions, OA verification"),
+                )
+                return SendResult("failed", code)
+            if code in TEMPLATE_NEEDS_ADMIN:
+                logger.error(
+                    "Zalo refused the template with error %d: NEEDS AN ADMINISTRATOR (check "
+                    "ZALO_TEMPLATE_ID, ZALO_TEMPLATE_PARAMS and the ZBS balance; docs/zalo.md)",
                     code,
                 )
                 return SendResult("failed", code)
+            if code in TEMPLATE_UNREACHABLE:
+                logger.info("Zalo user cannot receive the template (%d): not sent", code)
+                return SendResult("undeliverable", code)
             if code in TOKEN_ERRORS:
                 logger.error("Zalo rejected a freshly refreshed access token (%d)", code)
                 return SendResult("retry", code, retry_after=TOKEN_BACKOFF)

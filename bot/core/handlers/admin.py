@@ -12,7 +12,9 @@ import asyncio
 import functools
 import logging
 
+from bot.content.units import UnitError, resolve_unit
 from bot.core.engine import Context, Engine, Handler, button
+from bot.core.handlers import help as help_chat
 from bot.core.handlers.officer import when
 from bot.i18n import _
 from bot.messages import Document, Reply
@@ -23,14 +25,12 @@ from bot.reporting.service import (
     EXPORT_FORMATS,
     MAX_INVITE_DAYS,
     Reporting,
-    UnitError,
     build_export,
     invite_link,
     issue_invite,
     load_status,
     province_name,
     resolve_period,
-    resolve_unit,
     revoke_invite,
     unlock_until,
 )
@@ -59,6 +59,8 @@ def register(engine: Engine, reporting: Reporting) -> None:
     engine.add_command(admin_only(admin.invites), "loimoi", "invites")
     engine.add_command(admin_only(admin.revoke), "thuhoi", "revoke")
     engine.add_button("adm", admin_only(admin.button))
+    # /help lists the commands by role (citizen, officer, admin), so it knows them all here.
+    help_chat.register(engine, reporting)
 
 
 def refusal() -> Reply:

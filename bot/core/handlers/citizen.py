@@ -42,7 +42,7 @@ MENU = (
 def register(engine: Engine) -> None:
     """Register the citizen features on `engine`."""
     engine.add_command(start, "start", "batdau")
-    engine.add_command(menu, "menu", "help", "trogiup")
+    engine.add_command(menu, "menu")  # /help and /trogiup: bot.core.handlers.help
     engine.add_command(hotlines, "duongdaynong", "hotlines", "hotline")
     engine.add_command(language, "ngonngu", "lang", "language")
     engine.add_command(erase, "xoa", "delete")

@@ -4,16 +4,19 @@ restart in the middle of a guided report resumes where the officer was."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
-from datetime import datetime, timedelta
+from collections import OrderedDict
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from babel.dates import format_datetime
 
 from bot.content import Content, Unit
-from bot.core.engine import Context, Engine, button
-from bot.i18n import _
-from bot.messages import Reply
+from bot.core.engine import NUMBERED_CHANNELS, SUSPENDED, Context, Engine, button
+from bot.i18n import _, use_language
+from bot.messages import Button, Incoming, Reply
 from bot.reporting.indicators import Problem
 from bot.reporting.invites import INVITE_RE, new_invite_code
 from bot.reporting.parser import (
@@ -28,7 +31,16 @@ from bot.reporting.parser import (
 from bot.reporting.periods import Period, zone_label
 from bot.reporting.service import Reporting
 from bot.storage import StorageError
-from bot.storage.reports import DraftGone, InviteError, NotAllowed, Officer
+from bot.storage.outbox import OutboxMessage
+from bot.storage.reports import (
+    DraftGone,
+    InviteError,
+    NotAllowed,
+    Officer,
+    Report,
+    saved_notice_key,
+    unsaved_notice_key,
+)
 from bot.text import normalize
 
 DIALOG_KIND = "report"
@@ -41,6 +53,18 @@ BACK_WORDS = frozenset({"ql", "quay lai", "back", "lui"})
 #: Commands that cancel the dialog in progress instead of doing what they do outside one
 #: (`/huy` is also the citizens' campaign opt-out; `/ngungtin` always opts out).
 DIALOG_CANCEL_COMMANDS = frozenset({"huy", "cancel"})
+#: Channels that show a reply in this process as soon as the engine returns it (the console
+#: prints it): no "saved" reply can be lost there, so none is recorded as owed.
+IMMEDIATE_CHANNELS = frozenset({"console"})
+#: On a channel that has not reported a delivery (`Engine.sent`) since start-up (Zalo), an
+#: owed "saved" reply is taken as delivered once the process has lived this long after
+#: handing it over (longer than any send takes). A crash before that sends it again after
+#: the restart: a rare duplicate, never a silence.
+ACK_GRACE = timedelta(seconds=30)
+#: How many handed-over "saved" replies wait for their delivery report (memory bound).
+ACK_WAITING_MAX = 1000
+
+logger = logging.getLogger(__name__)
 
 
 def register(engine: Engine, reporting: Reporting) -> None:
@@ -51,6 +75,7 @@ def register(engine: Engine, reporting: Reporting) -> None:
     engine.add_command(flow.report_command, "baocao", "report")
     engine.add_command(flow.my_reports, "baocaocuatoi", "myreports")
     engine.add_button("rep", flow.button)
+    engine.delivered_hooks.append(flow.delivered)
     engine.dialog_hooks.append(flow.dialog)
     engine.dialog_resumers[DIALOG_KIND] = flow.resume
     engine.text_hooks.append(flow.invite_text)
@@ -95,6 +120,10 @@ class OfficerFlow:
 
     def __init__(self, reporting: Reporting) -> None:
         self.r = reporting
+        #: "Saved" replies handed to a channel, by the event they answer, until delivered.
+        self._waiting: OrderedDict[Incoming, int] = OrderedDict()
+        #: Channels seen reporting deliveries: their owed replies wait for the report only.
+        self._reporting_channels: set[str] = set()
 
     # --- registration ---------------------------------------------------------------------
 
@@ -320,17 +349,33 @@ class OfficerFlow:
         state = {"mode": "confirm", "period": period.id, "values": values, "nonce": nonce,
                  "unit": officer.unit_code}  # fmt: skip
         await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
-        lines = [
-            period.label(ctx.lang) + " — " + unit_name(ctx.content, officer.unit_code, ctx.lang)
-        ]
-        current = await self.r.reports.current_report(officer.unit_code, period.id)
-        lines += self.summary_lines(values, ctx.lang, current.values if current else None)
-        if self.r.calendar.status(period, ctx.now.date()) == "late":
+        lines = await self.draft_lines(
+            ctx.content, ctx.lang, ctx.now.date(), officer.unit_code, period, values
+        )
+        lines.append(_("Not saved yet: check the figures, then confirm."))
+        if ctx.numbered:
+            lines.append(_("Or type ok to confirm."))
+        return [Reply("\n".join(lines), buttons=confirm_buttons(nonce))]
+
+    async def draft_lines(
+        self,
+        content: Content,
+        lang: str,
+        today: date,
+        unit_code: str,
+        period: Period,
+        values: dict[str, int],
+    ) -> list[str]:
+        """The draft as the officer confirms it: period, unit, every figure, what it replaces."""
+        lines = [period.label(lang) + " — " + unit_name(content, unit_code, lang)]
+        current = await self.r.reports.current_report(unit_code, period.id)
+        lines += self.summary_lines(values, lang, current.values if current else None)
+        if self.r.calendar.status(period, today) == "late":
             lines.append(_("⚠ Filed after the deadline: it will be marked late."))
         if current is not None:
             lines.append(
                 _("This replaces version {version} filed at {at}.").format(
-                    version=current.version, at=when(current.created_at, ctx.lang)
+                    version=current.version, at=when(current.created_at, lang)
                 )
             )
             lines.append(
@@ -339,13 +384,7 @@ class OfficerFlow:
                     "To clear one, write its code with a dash, e.g. {code}=-."
                 ).format(version=current.version, code=self.r.indicators.codes[0])
             )
-        lines.append(_("Not saved yet: check the figures, then confirm."))
-        rows = [[button(_("Confirm"), f"rep:ok:{nonce}"), button(_("Edit"), f"rep:edit:{nonce}"),
-                 button(_("Cancel"), "rep:cancel")]]  # fmt: skip
-        if not ctx.numbered:
-            return [Reply("\n".join(lines), buttons=rows)]
-        lines.append(_("Or type ok to confirm."))
-        return [Reply("\n".join(lines), buttons=rows)]
+        return lines
 
     def summary_lines(
         self, values: dict[str, int], lang: str, previous: dict[str, int] | None = None
@@ -391,6 +430,7 @@ class OfficerFlow:
                 late=late,
                 now=ctx.now,
                 draft_nonce=nonce,
+                ack_owed=ctx.inc.channel not in IMMEDIATE_CHANNELS,
             )
         except DraftGone:
             return [Reply(_("Nothing to confirm: this report was already saved or cancelled. "
@@ -402,26 +442,43 @@ class OfficerFlow:
         except StorageError:
             # Locked or full database: the save is one transaction, rolled back whole, so the
             # draft (and its nonce) is still there and the same Confirm saves it once later.
-            rows = [[button(_("Confirm"), f"rep:ok:{nonce}"),
-                     button(_("Edit"), f"rep:edit:{nonce}"),
-                     button(_("Cancel"), "rep:cancel")]]  # fmt: skip
             return [Reply(_("Not saved: the system could not store your report just now. "
                             "Your draft is kept: press Confirm again in a minute."),
-                          buttons=rows)]  # fmt: skip
+                          buttons=confirm_buttons(nonce))]  # fmt: skip
         ctx.topic = "_report_saved"
-        return [
-            Reply(
-                _("Saved: {unit}, {period}, version {version}, at {at}{late}.").format(
-                    unit=unit_name(ctx.content, report.unit_code, ctx.lang),
-                    period=period.title(ctx.lang),
-                    version=report.version,
-                    at=when(report.created_at, ctx.lang),
-                    late=_(" (late)") if report.late else "",
-                )
-                + "\n"
-                + _("You can correct it until the period closes: send the report again.")
+        if ctx.inc.channel not in IMMEDIATE_CHANNELS:
+            self._await_delivery(ctx, report.id)
+        return [Reply(saved_text(ctx.content, report, period, ctx.lang))]
+
+    # --- the "saved" reply owed until it is delivered ----------------------------------------
+
+    def _await_delivery(self, ctx: Context, report_id: int) -> None:
+        """Clear the owed ack when the channel reports delivery, or after ACK_GRACE."""
+        self._waiting[ctx.inc] = report_id
+        while len(self._waiting) > ACK_WAITING_MAX:
+            self._waiting.popitem(last=False)
+        if ctx.inc.channel in self._reporting_channels:
+            return  # a send that fails leaves it owed: the next start-up sends it
+        loop = asyncio.get_running_loop()
+        store = ctx.store
+        reports = self.r.reports
+
+        def fallback() -> None:
+            store.later("", reports.acknowledged([report_id]), "report acknowledgement")
+
+        loop.call_later(ACK_GRACE.total_seconds(), fallback)
+
+    async def delivered(self, inc: Incoming) -> None:
+        """The channel sent every reply to `inc`: a "saved" among them is owed no more."""
+        self._reporting_channels.add(inc.channel)
+        report_id = self._waiting.pop(inc, None)
+        if report_id is not None:
+            # Awaited (bounded) rather than left in the background: the sooner it is
+            # written, the smaller the window in which a crash repeats the "saved" reply.
+            store = self.r.reports.store
+            await store.within(
+                self.r.reports.acknowledged([report_id]), None, "report acknowledgement"
             )
-        ]
 
     async def edit(self, ctx: Context, nonce: str) -> list[Reply]:
         """Go through the draft's figures again, one by one."""
@@ -494,6 +551,93 @@ class OfficerFlow:
         return [Reply("\n".join(lines))]
 
 
+def confirm_buttons(nonce: str) -> list[list[Button]]:
+    """Confirm / Edit / Cancel for the draft with `nonce` (the same nonce saves it once)."""
+    return [[button(_("Confirm"), f"rep:ok:{nonce}"), button(_("Edit"), f"rep:edit:{nonce}"),
+             button(_("Cancel"), "rep:cancel")]]  # fmt: skip
+
+
+def saved_text(content: Content, report: Report, period: Period | None, lang: str) -> str:
+    """The "saved" reply of a confirmed version (in the current language)."""
+    return (
+        _("Saved: {unit}, {period}, version {version}, at {at}{late}.").format(
+            unit=unit_name(content, report.unit_code, lang),
+            period=period.title(lang) if period else report.period_id,
+            version=report.version,
+            at=when(report.created_at, lang),
+            late=_(" (late)") if report.late else "",
+        )
+        + "\n"
+        + _("You can correct it until the period closes: send the report again.")
+    )
+
+
+async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float) -> int:
+    """After a restart, queue what a crash may have left unsaid; return how many were queued.
+
+    - a "saved" reply for every version whose reply was never reported delivered;
+    - for every draft still awaiting confirmation, a notice that it was NOT saved, with its
+      figures and the Confirm / Edit / Cancel buttons again (the same nonce: pressing the
+      old or the new Confirm saves it once).
+    Both go through the outbox under dedupe keys, so a second restart repeats nothing.
+    """
+    flow = OfficerFlow(reporting)
+    store = engine.store
+    langs: dict[str, str] = {}
+
+    async def lang_of(address: str) -> str:
+        if address not in langs:
+            user = await store.get_user(address)
+            langs[address] = user.lang if user and user.lang else "vi"
+        return langs[address]
+
+    acks: list[tuple[int, OutboxMessage]] = []
+    for report in await reporting.reports.owed_acks():
+        lang = await lang_of(report.officer)
+        with use_language(lang):
+            period = reporting.calendar.get(report.period_id)
+            intro = _("Your report was saved, but the bot restarted before it could tell you:")
+            text = intro + "\n" + saved_text(engine.content, report, period, lang)
+        message = OutboxMessage(
+            saved_notice_key(report.id), "report-saved", report.officer, Reply(text), priority=0
+        )
+        acks.append((report.id, message))
+    now = engine.clock.now()
+    drafts: list[tuple[str, str, OutboxMessage]] = []
+    for address, state in await reporting.reports.drafts_awaiting_confirmation(now):
+        period = reporting.calendar.get(str(state.get("period")))
+        nonce = state.get("nonce")
+        if period is None or not isinstance(nonce, str) or state.get(SUSPENDED):
+            # A draft put aside by an emergency keeps its own "back to my report" button.
+            continue
+        values = {k: int(v) for k, v in dict(state.get("values", {})).items()}
+        lang = await lang_of(address)
+        with use_language(lang):
+            notice = _(
+                "⚠ Your report was NOT saved: the bot restarted before it was confirmed. "
+                "Check the figures, then press Confirm to save it."
+            )
+            lines = [notice]
+            lines += await flow.draft_lines(
+                engine.content, lang, now.date(), str(state["unit"]), period, values
+            )
+            if address.partition(":")[0] in NUMBERED_CHANNELS:
+                lines.append(_("Or type ok to confirm."))
+            reply = Reply("\n".join(lines), buttons=confirm_buttons(nonce))
+        key = unsaved_notice_key(address, nonce)
+        drafts.append((address, nonce, OutboxMessage(key, "report-unsaved", address, reply, 0)))
+    if not acks and not drafts:
+        return 0
+    queued: int = await reporting.reports.queue_restart_notices(acks, drafts, wall_now)
+    logger.info(
+        "after restart: %d owed 'saved' replies, %d unsaved drafts; %d queued",
+        len(acks),
+        len(drafts),
+        queued,
+    )
+    return queued
+
+
 def _number(value: int) -> str:
     """1.200: thousands grouped with dots, as officers write them."""
     return f"{value:,}".replace(",", ".")
@@ -545,5 +689,7 @@ __all__ = [
     "invite_refusal",
     "new_invite_code",
     "register",
+    "restart_notices",
+    "saved_text",
     "when",
 ]
