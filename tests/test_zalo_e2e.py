@@ -382,7 +382,7 @@ TEMPLATE = ZaloTemplate(
 
 def real_reminder(bot: Bot, lang: str = "vi") -> Reply:
     """The reminder the reminder pass would queue for Thất Khê (period N2026)."""
-    reminders = Reminders.from_runtime(bot.rt)
+    reminders = bot.rt.reminders
     period = bot.rt.reporting.calendar.period_of("N", 2026)
     unit = bot.rt.content.units["that-khe"]
     return reminders.reminder_reply(unit, Occasion(period, "before-7", 7, False), lang)
