@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.content import Content, Localized, Topic
-from bot.core.matcher import Matcher, ngrams
+from bot.core.matcher import ANSWER_THRESHOLD, Matcher, ngrams
 from bot.text import fold, normalize
 from tests.conftest import shipped_content
 
@@ -147,3 +147,18 @@ def test_large_content_finds_an_example_question() -> None:
     for topic in rng.sample(list(topics.values()), 30):
         found += topic.id in dict(big.match(topic.questions["vi"][3]).candidates)
     assert found >= 27
+
+
+def test_answer_threshold_is_a_setting_of_each_matcher() -> None:
+    # `make eval --grid` tries thresholds on one trained matcher: the setting must be what
+    # decides between answering and only offering candidates.
+    question = "bạo lực gia đình là gì"
+    answered = _MATCHER.match(question)
+    assert answered.topic == "domestic_violence"
+    try:
+        _MATCHER.answer_threshold = answered.score + 0.1
+        unsure = _MATCHER.match(question)
+    finally:
+        _MATCHER.answer_threshold = ANSWER_THRESHOLD
+    assert unsure.topic is None
+    assert unsure.candidates == answered.candidates
