@@ -8,7 +8,7 @@ import pytest
 
 from bot.core.engine import Engine
 from bot.core.handlers import help as help_chat
-from bot.core.handlers.officer import new_invite_code
+from bot.reporting.invites import new_invite_code
 from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, say
 

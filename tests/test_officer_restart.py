@@ -10,10 +10,10 @@ from bot.app import build_engine, build_runtime, scheduled_passes
 from bot.clock import FakeClock
 from bot.content import Content
 from bot.core.engine import Engine
-from bot.core.handlers.officer import new_invite_code
 from bot.messages import Delivery, Incoming, Reply
 from bot.proactive.outbox import OutboxSender
 from bot.proactive.ratelimit import ChannelLimits
+from bot.reporting.invites import new_invite_code
 from bot.settings import Settings
 from bot.storage import Store
 from bot.storage.outbox import OutboxStore

@@ -27,9 +27,9 @@ from bot.channels.zalo.adapter import (
     serve_zalo,
 )
 from bot.clock import FakeClock
-from bot.core.handlers.officer import new_invite_code
 from bot.messages import Button, Delivery, ProactiveSender, Reply
-from bot.proactive.reminders import Occasion, Reminders
+from bot.proactive.reminders import Occasion
+from bot.reporting.invites import new_invite_code
 from bot.settings import Settings, SettingsError, TemplateParam, ZaloTemplate, load_settings
 from bot.storage.reports import ReportStore
 from bot.storage.zalo import get_interaction, load_tokens
