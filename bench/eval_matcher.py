@@ -1,9 +1,10 @@
 """How well the FAQ classifier answers questions it has not seen: `make eval`.
 
 Prints `name: value` lines:
-- frozen_*: trained on everything in content/, tested on tests/data/eval/frozen.yaml, a file
-  written separately from the examples and never used to tune anything (C, thresholds,
-  features): it is the honest figure;
+- frozen_* (and frozen_b_*, ...): trained on everything in content/, tested on each
+  tests/data/eval/frozen*.yaml file in turn (the prefix is the file's name), files written
+  separately from the examples and never used to tune anything (C, thresholds, features):
+  they are the honest figures;
 - cv_*: k-fold cross-validation over content/examples/*.yaml (faq.yaml's own titles, questions
   and keywords always stay in training). This is what the settings are chosen on;
 - the most confused topic pairs, and how often off-topic text or a greeting is answered as a
@@ -11,7 +12,7 @@ Prints `name: value` lines:
 
 Options: `--folds K` (default 5), `--cost C`, `--min-df N`, `--threshold T`, `--quiet`
 (figures only), `--grid` (cross-validated top-1 and off-topic answered for a range of C and
-answer thresholds: how the shipped values were chosen; the frozen file is not read).
+answer thresholds: how the shipped values were chosen; the frozen files are not read).
 
 In the confused pairs, "(unsure)" means the right topic was not answered because no topic was
 likely enough, "(off-topic/greeting)" that the message was taken for one of those.
@@ -41,7 +42,13 @@ from bot.core.matcher import (  # noqa: E402
     Matcher,
 )
 
-FROZEN = ROOT / "tests" / "data" / "eval" / "frozen.yaml"
+EVAL_DIR = ROOT / "tests" / "data" / "eval"
+FROZEN = EVAL_DIR / "frozen.yaml"
+
+
+def frozen_files() -> list[Path]:
+    """Every frozen test file (frozen.yaml, frozen_b.yaml, ...), in name order."""
+    return sorted(EVAL_DIR.glob("frozen*.yaml"))
 
 
 def load_frozen(path: Path = FROZEN) -> list[dict[str, str | None]]:
@@ -154,6 +161,29 @@ def grid(k: int, min_df: int) -> None:
             print(f"{cost:g} {threshold:g} {top1:.3f} {rate:.3f}", flush=True)
 
 
+def report_frozen(matcher: Matcher, path: Path, *, quiet: bool, misses: bool) -> None:
+    """Print the figures of one frozen file, each name prefixed with the file's stem."""
+    name = path.stem
+    items = [(str(q["text"]), q["topic"]) for q in load_frozen(path)]
+    fr = score(matcher, items)
+    off = int(fr["off"])  # type: ignore[call-overload]
+    print(f"{name}_file: {path.relative_to(ROOT)}")
+    print(f"{name}_questions: {fr['n']}")
+    print(f"{name}_top1: {float(fr['top1']):.3f}")  # type: ignore[arg-type]
+    print(f"{name}_top3: {float(fr['top3']):.3f}")  # type: ignore[arg-type]
+    rate = int(fr["off_answered"]) / max(off, 1)  # type: ignore[call-overload]
+    print(f"{name}_off_topic_answered: {fr['off_answered']}/{off} ({rate:.1%})")
+    print(f"{name}_greetings_answered_as_topic: {fr['greetings_answered']}/{fr['greetings']}")
+    print(f"{name}_greetings_friendly: {fr['greetings_friendly']}/{fr['greetings']}")
+    if not quiet:
+        print(f"{name}_most_confused (expected -> answered: count):")
+        for (exp, got), c in fr["confused"].most_common(10):  # type: ignore[attr-defined]
+            print(f"  {exp} -> {got}: {c}")
+    if misses:
+        for text, exp, got in fr["misses"]:  # type: ignore[attr-defined]
+            print(f"  MISS {exp} -> {got}: {text}")
+
+
 def main() -> int:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -163,7 +193,7 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=ANSWER_THRESHOLD)
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--grid", action="store_true", help="choose C and threshold by CV")
-    parser.add_argument("--misses", action="store_true", help="list the frozen-set misses")
+    parser.add_argument("--misses", action="store_true", help="list every frozen file's misses")
     args = parser.parse_args()
 
     if args.grid:
@@ -182,7 +212,10 @@ def main() -> int:
     print(f"cv_off_topic_answered: {cv['off_answered']}/{cv['off']}")
     print(f"cv_greetings_answered_as_topic: {cv['greetings_answered']}/{cv['greetings']}")
 
-    if FROZEN.exists():
+    paths = frozen_files()
+    if paths:
+        # One matcher trained on all of content/, scored on each file separately: the files
+        # were written by different people, so each figure is reported on its own.
         matcher = Matcher(
             content.topics,
             content.examples,
@@ -190,23 +223,8 @@ def main() -> int:
             min_df=args.min_df,
             answer_threshold=args.threshold,
         )
-        items = [(str(q["text"]), q["topic"]) for q in load_frozen()]
-        fr = score(matcher, items)
-        off = int(fr["off"])  # type: ignore[call-overload]
-        print(f"frozen_questions: {fr['n']}")
-        print(f"frozen_top1: {float(fr['top1']):.3f}")  # type: ignore[arg-type]
-        print(f"frozen_top3: {float(fr['top3']):.3f}")  # type: ignore[arg-type]
-        rate = int(fr["off_answered"]) / max(off, 1)  # type: ignore[call-overload]
-        print(f"frozen_off_topic_answered: {fr['off_answered']}/{off} ({rate:.1%})")
-        print(f"frozen_greetings_answered_as_topic: {fr['greetings_answered']}/{fr['greetings']}")
-        print(f"frozen_greetings_friendly: {fr['greetings_friendly']}/{fr['greetings']}")
-        if not args.quiet:
-            print("frozen_most_confused (expected -> answered: count):")
-            for (exp, got), c in fr["confused"].most_common(10):  # type: ignore[attr-defined]
-                print(f"  {exp} -> {got}: {c}")
-        if args.misses:
-            for text, exp, got in fr["misses"]:  # type: ignore[attr-defined]
-                print(f"  MISS {exp} -> {got}: {text}")
+        for path in paths:
+            report_frozen(matcher, path, quiet=args.quiet, misses=args.misses)
     if not args.quiet:
         print("cv_most_confused (expected -> answered: count):")
         for (exp, got), c in cv["confused"].most_common(15):  # type: ignore[attr-defined]
