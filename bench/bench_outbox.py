@@ -40,7 +40,7 @@ from bot.proactive.reminders import Occasion, Reminders  # noqa: E402
 from bot.reporting.indicators import load_indicators  # noqa: E402
 from bot.reporting.periods import load_calendar  # noqa: E402
 from bot.storage import Store  # noqa: E402
-from bot.storage.outbox import OutboxMessage, OutboxStore  # noqa: E402
+from bot.storage.outbox import OutboxMessage  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 
 logger = logging.getLogger("bench_outbox")
@@ -82,7 +82,7 @@ async def run(
     in_flight: int = 1,
 ) -> tuple[float, FakeTelegramAPI]:
     store = await Store.open(db_dir / f"{name}.sqlite3")
-    outbox = OutboxStore(store)
+    outbox = store.outbox
     await outbox.enqueue(messages, time.time())
     try:
         async with FakeTelegramAPI(latency_ms=latency_ms) as fake:

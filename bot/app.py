@@ -38,7 +38,6 @@ from bot.proactive.scheduler import ScheduledPasses, build_scheduler, run_passes
 from bot.reporting.service import Reporting
 from bot.settings import Settings, SettingsError
 from bot.storage import Store
-from bot.storage.outbox import OutboxStore
 
 __all__ = [
     "Runtime",
@@ -235,7 +234,7 @@ async def run_background(
     on_ready: Callable[[ScheduledPasses, AsyncIOScheduler], Awaitable[None] | None] | None = None,
 ) -> None:
     """Start the scheduler, run the start-up catch-up, and send from the outbox until `stop`."""
-    sender = OutboxSender(OutboxStore(rt.store), senders, limits_from_settings(rt.settings))
+    sender = OutboxSender(rt.store.outbox, senders, limits_from_settings(rt.settings))
     passes = scheduled_passes(rt, sender)
     logger.info("outbox sender for: %s", ", ".join(sorted(senders)) or "no channel")
     await run_passes(passes, build_scheduler(passes, rt.settings.tz), stop, on_ready=on_ready)
@@ -290,7 +289,7 @@ async def serve_console(
     """The console, with the outbox served as `bdg-bot run` serves it (see the module doc)."""
     out = ConsoleOut(stdout or sys.stdout)
     printer = ConsolePrinter(out)
-    outbox = OutboxStore(rt.store)
+    outbox = rt.store.outbox
     limits = limits_from_settings(rt.settings)
     async with open_senders(rt) as senders:
         senders["console"] = printer

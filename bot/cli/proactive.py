@@ -26,7 +26,7 @@ from bot.cli.reporting import missing_database
 from bot.content import Localized
 from bot.messages import ProactiveSender
 from bot.proactive.broadcasts import (
-    MAX_TEXT,
+    MAX_BROADCAST_TEXT,
     AudienceError,
     BroadcastStatus,
     parse_audience,
@@ -35,7 +35,7 @@ from bot.proactive.outbox import OutboxSender
 from bot.proactive.ratelimit import limits_from_settings
 from bot.reporting.periods import zone_label
 from bot.settings import Settings
-from bot.storage.outbox import OutboxStore
+from bot.storage.outbox import BroadcastRow
 
 __all__ = ["COMMANDS", "add_subcommands"]
 
@@ -152,7 +152,7 @@ async def _drain(
     wait: float,
     watch: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> OutboxSender:
-    sender = OutboxSender(OutboxStore(rt.store), senders, limits_from_settings(rt.settings))
+    sender = OutboxSender(rt.store.outbox, senders, limits_from_settings(rt.settings))
     task = asyncio.create_task(watch()) if watch is not None else None
     try:
         await sender.drain(within=wait)
@@ -165,7 +165,7 @@ async def _drain(
 
 
 async def _report_left(rt: Runtime, senders: dict[str, ProactiveSender]) -> None:
-    waiting = await OutboxStore(rt.store).queued_channels()
+    waiting = await rt.store.outbox.queued_channels()
     for channel, count in sorted(waiting.items()):
         if channel not in senders:
             print(
@@ -249,8 +249,10 @@ def _read_text(path: Path, option: str) -> str:
         raise ValueError(f"{option}: {path} is not UTF-8 text; save it as UTF-8") from None
     if not text:
         raise ValueError(f"{option}: {path} is empty")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"{option}: {len(text)} characters, the limit is {MAX_TEXT}; shorten it")
+    if len(text) > MAX_BROADCAST_TEXT:
+        raise ValueError(
+            f"{option}: {len(text)} characters, the limit is {MAX_BROADCAST_TEXT}; shorten it"
+        )
     return text
 
 
@@ -270,24 +272,7 @@ def status_text(s: BroadcastStatus, tz: Any) -> str:
 async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
     """Queue a broadcast and send it with a progress bar, or show broadcast status."""
     if args.action == "status":
-        if missing := missing_database(settings):
-            print(missing, file=sys.stderr)
-            return 1
-        async with open_runtime(settings) as rt:
-            service = rt.broadcasts
-            if args.id is not None:
-                found = await service.status(args.id)
-                if found is None:
-                    print(f"There is no broadcast #{args.id}.", file=sys.stderr)
-                    return 1
-                print(status_text(found, settings.tz))
-                return 0
-            recent = await service.recent(20)
-            if not recent:
-                print("No broadcasts yet.")
-            for s in recent:
-                print(status_text(s, settings.tz))
-        return 0
+        return await _broadcast_status(settings, args.id)
     if args.id is not None or not args.to or not args.text_file:
         print("usage: bdg-bot broadcast --to AUDIENCE --text-file FILE [--at ISO-DATETIME] "
               "(or: bdg-bot broadcast status [ID])", file=sys.stderr)  # fmt: skip
@@ -299,54 +284,93 @@ async def cmd_broadcast(settings: Settings, args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     async with open_runtime(settings) as rt:
-        service = rt.broadcasts
-        try:
-            audience = parse_audience(args.to, rt.content.units)
-        except AudienceError as exc:
-            print(f"--to: {exc}", file=sys.stderr)
-            return 2
-        due = _parse_moment(args.at, settings) if args.at else None
-        if not await service.recipients(audience):
-            print(
-                f"--to {audience}: nobody is in this audience now, so nothing was queued "
-                "(no officer registered, or nobody opted in with /dangky).",
-                file=sys.stderr,
-            )
-            return 1
-        broadcast, created = await service.create(
-            audience=audience,
-            text=Localized(vi=text_vi, en=text_en or text_vi),
-            created_by="cli",
-            due_at=due.timestamp() if due else None,
-        )
-        if not created:
-            print(f"The same text to {audience} was already queued for that day as broadcast "
-                  f"#{broadcast.id}: nothing queued again.")  # fmt: skip
-        else:
-            print(f"Broadcast #{broadcast.id} queued for {broadcast.recipients} recipient(s).")
-        if due is not None and due.timestamp() > time.time() + 1:
-            print(f"It is due at {_stamp(due)}; the running bot sends it.")
-            return 0
-        stream = sys.stderr
-
-        def extra(s: BroadcastStatus) -> str:
-            return f"sent {s.count('sent')}, not delivered {s.count('failed', 'blocked')}"
-
-        async def watch() -> None:
-            while True:
-                s = await service.status(broadcast.id)
-                if s is not None:
-                    _progress(s.done, s.broadcast.recipients, extra(s), stream)
-                await asyncio.sleep(0.25)
-
-        async with open_senders(rt) as senders:
-            await _drain(rt, senders, args.wait, watch)
-            final = await service.status(broadcast.id)
-            if final is not None:
-                _progress(final.done, final.broadcast.recipients, extra(final), stream, final=True)
-                print(status_text(final, settings.tz))
-            await _report_left(rt, senders)
+        queued = await _queue_broadcast(rt, args, Localized(vi=text_vi, en=text_en or text_vi))
+        if isinstance(queued, int):
+            return queued
+        await _send_with_progress(rt, queued, args.wait)
     return 0
+
+
+async def _broadcast_status(settings: Settings, broadcast_id: int | None) -> int:
+    """Print one broadcast's status, or the 20 latest."""
+    if missing := missing_database(settings):
+        print(missing, file=sys.stderr)
+        return 1
+    async with open_runtime(settings) as rt:
+        service = rt.broadcasts
+        if broadcast_id is not None:
+            found = await service.status(broadcast_id)
+            if found is None:
+                print(f"There is no broadcast #{broadcast_id}.", file=sys.stderr)
+                return 1
+            print(status_text(found, settings.tz))
+            return 0
+        recent = await service.recent(20)
+        if not recent:
+            print("No broadcasts yet.")
+        for s in recent:
+            print(status_text(s, settings.tz))
+    return 0
+
+
+async def _queue_broadcast(
+    rt: Runtime, args: argparse.Namespace, text: Localized
+) -> BroadcastRow | int:
+    """Queue the broadcast `args` describe; its row to send now, or the exit code to end with."""
+    settings = rt.settings
+    service = rt.broadcasts
+    try:
+        audience = parse_audience(args.to, rt.content.units)
+    except AudienceError as exc:
+        print(f"--to: {exc}", file=sys.stderr)
+        return 2
+    due = _parse_moment(args.at, settings) if args.at else None
+    if not await service.recipients(audience):
+        print(
+            f"--to {audience}: nobody is in this audience now, so nothing was queued "
+            "(no officer registered, or nobody opted in with /dangky).",
+            file=sys.stderr,
+        )
+        return 1
+    broadcast, created = await service.create(
+        audience=audience,
+        text=text,
+        created_by="cli",
+        due_at=due.timestamp() if due else None,
+    )
+    if not created:
+        print(f"The same text to {audience} was already queued for that day as broadcast "
+              f"#{broadcast.id}: nothing queued again.")  # fmt: skip
+    else:
+        print(f"Broadcast #{broadcast.id} queued for {broadcast.recipients} recipient(s).")
+    if due is not None and due.timestamp() > time.time() + 1:
+        print(f"It is due at {_stamp(due)}; the running bot sends it.")
+        return 0
+    return broadcast
+
+
+async def _send_with_progress(rt: Runtime, broadcast: BroadcastRow, wait: float) -> None:
+    """Send what is queued, with a progress bar for `broadcast`, then print its status."""
+    service = rt.broadcasts
+    stream = sys.stderr
+
+    def extra(s: BroadcastStatus) -> str:
+        return f"sent {s.count('sent')}, not delivered {s.count('failed', 'blocked')}"
+
+    async def watch() -> None:
+        while True:
+            s = await service.status(broadcast.id)
+            if s is not None:
+                _progress(s.done, s.broadcast.recipients, extra(s), stream)
+            await asyncio.sleep(0.25)
+
+    async with open_senders(rt) as senders:
+        await _drain(rt, senders, wait, watch)
+        final = await service.status(broadcast.id)
+        if final is not None:
+            _progress(final.done, final.broadcast.recipients, extra(final), stream, final=True)
+            print(status_text(final, rt.settings.tz))
+        await _report_left(rt, senders)
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {

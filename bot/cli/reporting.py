@@ -40,7 +40,6 @@ from bot.reporting.service import (
     unlock_until,
 )
 from bot.settings import Settings
-from bot.storage.reports import ReportStore
 
 __all__ = [
     "COMMANDS",
@@ -210,7 +209,7 @@ async def cmd_officers(settings: Settings, args: argparse.Namespace) -> int:
     if args.officers_command == "list" and (missing := missing_database(settings)):
         return _fail(missing)
     async with open_runtime(settings) as rt:
-        reports = ReportStore(rt.store)
+        reports = rt.store.reports
         if args.officers_command == "revoke":
             if not await reports.revoke_officer(args.address, rt.clock.now()):
                 return _fail(f"no active officer with address '{args.address}'")

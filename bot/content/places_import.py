@@ -315,10 +315,7 @@ class LivePlaces:
 
     async def refresh(self, store: Store, content: Content) -> Content:
         """`content` with the database's current imported list (unchanged when no news)."""
-        row = await store.fetchone(
-            "SELECT count(*), max(imported_at), total(length(data)) FROM places"
-        )
-        signature = tuple(row) if row else None
+        signature = await store.places_signature()
         if signature == self._signature:
             return content
         entries = await store.imported_places()

@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 NUMBERED_CHANNELS = frozenset({"zalo", "console"})
 #: Channels where the bot can delete the conversation's messages (/xoa).
 DELETING_CHANNELS = frozenset({"telegram"})
-MAX_TEXT = 4096
+#: How much of one incoming message is read (Telegram allows 4096 characters; more is noise).
+MAX_INCOMING_TEXT = 4096
 #: Dialogs whose text is never a cry for help (an admin composing a broadcast).
 EXEMPT_DIALOGS = frozenset({"broadcast"})
 #: Marks, in a dialog's state, a dialog put aside by an emergency.
@@ -241,7 +242,7 @@ class Engine:
             # Commands ("/tinhhinh") are not prose: they keep the language as it is.
             detected = None
             if text and not text.lstrip().startswith("/"):
-                detected = self.matcher.language(text[:MAX_TEXT])
+                detected = self.matcher.language(text[:MAX_INCOMING_TEXT])
             if detected is not None:
                 self.recent_languages.remember(ctx.address, detected)
             else:
@@ -269,7 +270,7 @@ class Engine:
         if assessment.emergency:
             ctx.emergency = True
             ctx.topic = "_emergency"
-            replies = await self.on_emergency(ctx, assessment, text[:MAX_TEXT])
+            replies = await self.on_emergency(ctx, assessment, text[:MAX_INCOMING_TEXT])
             if dialog is not None:
                 try:
                     replies.append(await self._suspend(ctx, dialog))
@@ -277,7 +278,7 @@ class Engine:
                     # The safety reply matters more than keeping the report aside.
                     logger.warning("could not put a dialog aside after an emergency")
             return replies
-        text = text[:MAX_TEXT]
+        text = text[:MAX_INCOMING_TEXT]
         if text.startswith("/"):
             name, _sep, args = text[1:].partition(" ")
             name = name.split("@", 1)[0].lower()

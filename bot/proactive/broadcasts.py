@@ -22,8 +22,7 @@ from bot.content import FileLoader, Localized, Unit, read_yaml
 from bot.i18n import _, use_language
 from bot.messages import Reply
 from bot.storage import Store
-from bot.storage.outbox import BroadcastRow, OutboxMessage, OutboxStore
-from bot.storage.reports import ReportStore
+from bot.storage.outbox import BroadcastRow, OutboxMessage
 
 __all__ = [
     "AUDIENCES",
@@ -42,7 +41,7 @@ AUDIENCES = ("subscribers", "officers", "admins")
 #: A broadcast still unsent a week after it was due is dropped, not delivered out of season.
 BROADCAST_TTL = timedelta(days=7)
 #: Room left under Telegram's 4096 characters for the opt-out line.
-MAX_TEXT = 3800
+MAX_BROADCAST_TEXT = 3800
 
 
 class AudienceError(ValueError):
@@ -182,8 +181,10 @@ class _CampaignLoader(FileLoader):
             text = value.get(lang)
             if not isinstance(text, str) or not text.strip():
                 raise self.error(entry, f"{field_name}.{lang}", "must be a non-empty text")
-            if len(text) > MAX_TEXT:
-                raise self.error(entry, f"{field_name}.{lang}", f"is over {MAX_TEXT} characters")
+            if len(text) > MAX_BROADCAST_TEXT:
+                raise self.error(
+                    entry, f"{field_name}.{lang}", f"is over {MAX_BROADCAST_TEXT} characters"
+                )
             texts[lang] = text.strip()
         return Localized(vi=texts["vi"], en=texts["en"])
 
@@ -294,8 +295,8 @@ class Broadcasts:
         campaigns: Iterable[Campaign] = (),
         wall: Callable[[], float] = walltime.time,
     ) -> None:
-        self.outbox = OutboxStore(store)
-        self.reports = ReportStore(store)
+        self.outbox = store.outbox
+        self.reports = store.reports
         self.units = units
         self.admins = sorted(admins)
         self.tz = tz

@@ -32,8 +32,8 @@ from bot.messages import Button, Reply
 from bot.reporting.indicators import IndicatorSet
 from bot.reporting.periods import Period, PeriodCalendar
 from bot.storage import Store
-from bot.storage.outbox import OutboxMessage, OutboxStore
-from bot.storage.reports import Officer, ReportStore
+from bot.storage.outbox import OutboxMessage
+from bot.storage.reports import Officer
 
 __all__ = ["Occasion", "PassResult", "Planned", "Reminders", "long_date"]
 
@@ -98,8 +98,8 @@ class Reminders:
         wall: Callable[[], float] = walltime.time,
     ) -> None:
         self.store = store
-        self.outbox = OutboxStore(store)
-        self.reports = ReportStore(store)
+        self.outbox = store.outbox
+        self.reports = store.reports
         self.content = content
         self.calendar = calendar
         self.indicators = indicators

@@ -46,7 +46,7 @@ class Reporting:
         return cls(
             indicators=load_indicators(content_dir / "indicators.yaml"),
             calendar=load_calendar(content_dir / "periods.yaml"),
-            reports=ReportStore(store),
+            reports=store.reports,
         )
 
     async def closed_check(self, unit_code: str, today: date) -> Callable[[Period], bool]:

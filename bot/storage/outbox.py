@@ -18,7 +18,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from bot.messages import Button, Reply
-from bot.storage import Store
+from bot.storage.database import Database
 
 __all__ = [
     "BroadcastRow",
@@ -199,7 +199,7 @@ def _broadcast(row: aiosqlite.Row) -> BroadcastRow:
 class OutboxStore:
     """The outbox tables over the shared `Store` connection."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
 
     # --- queueing ------------------------------------------------------------------------------
@@ -299,48 +299,12 @@ class OutboxStore:
             next_at = float(pacing[0][0]) if pacing else None
             if next_at is not None and next_at > now + max_wait:
                 return Claim(None, wait_until=next_at)
-            params = {
-                "channel": channel,
-                "now": now,
-                "chat_cutoff": now - per_chat_gap,
-                "batch": CLAIM_BATCH,
-            }
-            while True:
-                rows = list(await db.execute_fetchall(_CANDIDATES, params))
-                for row in rows:
-                    if row["skip"] is not None:
-                        await db.execute(
-                            "UPDATE outbox SET state = 'skipped', detail = ?, finished_at = ? "
-                            "WHERE id = ?",
-                            (row["skip"], now, row["id"]),
-                        )
-                        continue
-                    slot, following = next_slot(next_at, now, total_gap)
-                    await db.execute(
-                        "INSERT INTO outbox_pacing (channel, next_at) VALUES (?, ?) "
-                        "ON CONFLICT (channel) DO UPDATE SET next_at = excluded.next_at",
-                        (channel, following),
-                    )
-                    await db.execute(
-                        "UPDATE outbox SET state = 'sending', claimed_at = ?, claimed_by = ?, "
-                        "attempts = attempts + 1 WHERE id = ?",
-                        (slot, worker, row["id"]),
-                    )
-                    return Claim(
-                        Claimed(
-                            id=int(row["id"]),
-                            dedupe_key=row["dedupe_key"],
-                            purpose=row["purpose"],
-                            channel=channel,
-                            user_key=row["user_key"],
-                            address=row["address"],
-                            reply=reply_from_json(row["reply"]),
-                            attempts=int(row["attempts"]) + 1,
-                            slot=slot,
-                        )
-                    )
-                if len(rows) < CLAIM_BATCH:
-                    break
+            claimed = await self._claim_next(
+                db, channel, now, next_at, worker, total_gap, per_chat_gap
+            )
+            if claimed is not None:
+                return Claim(claimed)
+            # Nothing claimable: say whether that is because a chat's pace holds rows back.
             paced = bool(
                 list(
                     await db.execute_fetchall(
@@ -351,6 +315,58 @@ class OutboxStore:
                 )
             )
         return Claim(None, paced=paced)
+
+    async def _claim_next(
+        self,
+        db: aiosqlite.Connection,
+        channel: str,
+        now: float,
+        next_at: float | None,
+        worker: str,
+        total_gap: float,
+        per_chat_gap: float,
+    ) -> Claimed | None:
+        """Inside the claim's transaction: skip rows no longer to send, claim the first other."""
+        params = {
+            "channel": channel,
+            "now": now,
+            "chat_cutoff": now - per_chat_gap,
+            "batch": CLAIM_BATCH,
+        }
+        while True:
+            rows = list(await db.execute_fetchall(_CANDIDATES, params))
+            for row in rows:
+                if row["skip"] is not None:
+                    await db.execute(
+                        "UPDATE outbox SET state = 'skipped', detail = ?, finished_at = ? "
+                        "WHERE id = ?",
+                        (row["skip"], now, row["id"]),
+                    )
+                    continue
+                slot, following = next_slot(next_at, now, total_gap)
+                await db.execute(
+                    "INSERT INTO outbox_pacing (channel, next_at) VALUES (?, ?) "
+                    "ON CONFLICT (channel) DO UPDATE SET next_at = excluded.next_at",
+                    (channel, following),
+                )
+                await db.execute(
+                    "UPDATE outbox SET state = 'sending', claimed_at = ?, claimed_by = ?, "
+                    "attempts = attempts + 1 WHERE id = ?",
+                    (slot, worker, row["id"]),
+                )
+                return Claimed(
+                    id=int(row["id"]),
+                    dedupe_key=row["dedupe_key"],
+                    purpose=row["purpose"],
+                    channel=channel,
+                    user_key=row["user_key"],
+                    address=row["address"],
+                    reply=reply_from_json(row["reply"]),
+                    attempts=int(row["attempts"]) + 1,
+                    slot=slot,
+                )
+            if len(rows) < CLAIM_BATCH:
+                return None
 
     async def record(self, outcome: Outcome) -> None:
         """Record what happened to a claimed row, in its own transaction."""

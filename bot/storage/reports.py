@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiosqlite
 
-from bot.storage import Store, _iso
-
-if TYPE_CHECKING:  # bot.storage.outbox imports bot.storage; only the type is needed here
-    from bot.storage.outbox import OutboxMessage
+from bot.storage.database import Database, _iso
+from bot.storage.outbox import OutboxMessage
 
 #: Wrong invite codes a sender may try within THROTTLE_WINDOW before having to wait.
 THROTTLE_ATTEMPTS = 5
@@ -140,7 +138,7 @@ def _report(row: object) -> Report:
 class ReportStore:
     """Officers, invites and reports over the shared `Store` connection."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
 
     # --- invites and officers --------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.settings import Secret
-from bot.storage import Store
+from bot.storage.database import Database
 
 
 def _ts(at: datetime) -> int:
@@ -46,7 +46,7 @@ class Interaction:
 # --- tokens -----------------------------------------------------------------------------------
 
 
-async def load_tokens(store: Store) -> TokenPair | None:
+async def load_tokens(store: Database) -> TokenPair | None:
     """The stored token pair, if any."""
     row = await store.fetchone(
         "SELECT access_token, refresh_token, expires_at FROM zalo_tokens WHERE id = 1"
@@ -56,7 +56,7 @@ async def load_tokens(store: Store) -> TokenPair | None:
     return TokenPair(Secret(row[0]), Secret(row[1]), _dt(int(row[2])))
 
 
-async def seed_tokens(store: Store, access: str, refresh: str, now: datetime) -> bool:
+async def seed_tokens(store: Database, access: str, refresh: str, now: datetime) -> bool:
     """Store the environment's pair unless that very pair was stored before; True if stored.
 
     Its age is unknown, so it is marked as expiring now: the first use refreshes it, which
@@ -80,7 +80,7 @@ async def seed_tokens(store: Store, access: str, refresh: str, now: datetime) ->
 
 
 async def save_rotated(
-    store: Store, previous_refresh: str, fresh: TokenPair, now: datetime
+    store: Database, previous_refresh: str, fresh: TokenPair, now: datetime
 ) -> bool:
     """Store the pair Zalo just issued in place of the one whose refresh token it spent.
 
@@ -107,7 +107,7 @@ async def save_rotated(
 # --- messaging windows --------------------------------------------------------------------------
 
 
-async def record_interaction(store: Store, user_id: str, at: datetime) -> None:
+async def record_interaction(store: Database, user_id: str, at: datetime) -> None:
     """The user wrote to us at `at`: their window starts again and our count resets."""
     async with store.transaction() as db:
         # A late re-delivery must not move the window backwards.
@@ -119,7 +119,7 @@ async def record_interaction(store: Store, user_id: str, at: datetime) -> None:
         )
 
 
-async def get_interaction(store: Store, user_id: str) -> Interaction | None:
+async def get_interaction(store: Database, user_id: str) -> Interaction | None:
     """When the user last wrote to us (None if not within what we keep)."""
     row = await store.fetchone(
         "SELECT last_at, sent_since FROM zalo_interactions WHERE user_id = ?", (user_id,)
@@ -129,13 +129,13 @@ async def get_interaction(store: Store, user_id: str) -> Interaction | None:
     return Interaction(_dt(int(row[0])), int(row[1]))
 
 
-async def forget_interaction(store: Store, user_id: str) -> None:
+async def forget_interaction(store: Database, user_id: str) -> None:
     """Drop what is kept about the user's window (unfollow, /xoa)."""
     async with store.transaction() as db:
         await db.execute("DELETE FROM zalo_interactions WHERE user_id = ?", (user_id,))
 
 
-async def purge_interactions(store: Store, before: datetime) -> int:
+async def purge_interactions(store: Database, before: datetime) -> int:
     """Drop windows that ended before `before`; return how many."""
     async with store.transaction() as db:
         cur = await db.execute("DELETE FROM zalo_interactions WHERE last_at < ?", (_ts(before),))

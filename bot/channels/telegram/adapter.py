@@ -31,6 +31,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot.channels.lanes import Lanes
 from bot.core.engine import Engine
 from bot.core.runtime import Runtime
 from bot.messages import Button, Incoming, Location, Reply
@@ -73,18 +74,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = CONCURRENCY) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
+        # PTB bounds the concurrency across chats; the lanes keep each chat in order.
+        self._lanes = Lanes()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run `coroutine` after every earlier update of the same chat."""
-        key = _chat_key(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._locks.pop(key, None)
+        async with self._lanes.turn(_chat_key(update)):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -28,14 +28,14 @@ import logging
 import math
 import re
 import unicodedata
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
 
+from bot.channels.lanes import Lanes
 from bot.channels.zalo.client import (
     MAX_BUTTONS,
     Message,
@@ -301,57 +301,6 @@ async def user_language(store: Store, address: str) -> str:
     return user.lang if user and user.lang else normalize_language(None)
 
 
-# --- per-user lanes -----------------------------------------------------------------------------
-
-Job = Callable[[], Awaitable[None]]
-
-
-class Lanes:
-    """Runs jobs in order per key, and at most `limit` jobs at once across keys."""
-
-    def __init__(self, limit: int = CONCURRENCY) -> None:
-        self._pending: dict[str, deque[Job]] = {}
-        self._slots = asyncio.Semaphore(limit)
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def submit(self, key: str, job: Job) -> None:
-        """Queue `job` after the jobs already queued under `key`."""
-        queue = self._pending.get(key)
-        if queue is not None:
-            queue.append(job)
-            return
-        self._pending[key] = deque([job])
-        task = asyncio.ensure_future(self._run(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, key: str) -> None:
-        queue = self._pending[key]
-        try:
-            while queue:
-                # The job stays queued while it runs, so a new one for this key waits for it.
-                job = queue[0]
-                async with self._slots:
-                    try:
-                        await job()
-                    except Exception:
-                        logger.exception("a Zalo event failed")
-                queue.popleft()
-        finally:
-            self._pending.pop(key, None)
-
-    async def drain(self, grace: float) -> None:
-        """Wait for queued jobs (at most `grace` seconds), then cancel what is left."""
-        if not self._tasks:
-            return
-        _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in pending:
-            task.cancel()
-        if pending:
-            logger.warning("%d Zalo user(s) still being answered at shutdown", len(pending))
-            await asyncio.gather(*pending, return_exceptions=True)
-
-
 # --- proactive sends ----------------------------------------------------------------------------
 
 
@@ -504,7 +453,7 @@ class ZaloChannel:
             raise ValueError("the Zalo settings (ZALO_*) are not set")
         self.rt = rt
         self.settings: ZaloSettings = rt.settings.zalo
-        self.lanes = Lanes(concurrency)
+        self.lanes = Lanes(concurrency, name="Zalo event")
         self._session: aiohttp.ClientSession | None = None
         self._client: ZaloClient | None = None
         self._sender: ZaloSender | None = None

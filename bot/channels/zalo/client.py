@@ -50,7 +50,7 @@ MAX_BUTTON_TITLE = 100
 BUTTON_TYPE = "oa.query.hide"
 
 #: Longest text Zalo accepts in one message (counted in UTF-16 units, to be safe with emoji).
-MAX_TEXT = 2000
+MAX_ZALO_TEXT = 2000
 #: The access token is replaced this long before it expires.
 REFRESH_MARGIN = timedelta(minutes=30)
 #: What Zalo documents for an access token when a response omits `expires_in` (25 h).
@@ -176,7 +176,7 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+def split_text(text: str, limit: int = MAX_ZALO_TEXT) -> list[str]:
     """Cut `text` into parts of at most `limit` units, at paragraphs, lines, then words."""
     text = text.strip()
     if not text:
@@ -300,9 +300,8 @@ class TokenManager:
     async def _lock_file(self) -> Path | None:
         """The lock file beside the database (None for an in-memory one)."""
         if self._lock_path is False:
-            rows = await self.store.fetchall("PRAGMA database_list")
-            main = next((str(r[2]) for r in rows if r[1] == "main"), "")
-            self._lock_path = Path(main + ".zalo-refresh.lock") if main else None
+            main = await self.store.file_path()
+            self._lock_path = Path(f"{main}.zalo-refresh.lock") if main else None
         return self._lock_path if isinstance(self._lock_path, Path) else None
 
     async def maintain(self) -> None:

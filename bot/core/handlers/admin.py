@@ -93,13 +93,13 @@ class AdminCommands:
     """The department's handlers, sharing one `Reporting` (call them through `admin_only`)."""
 
     def __init__(self, reporting: Reporting) -> None:
-        self.r = reporting
+        self.reporting = reporting
 
     def _period(self, ctx: Context, raw: str) -> Period | Reply:
-        period = resolve_period(self.r.calendar, raw, ctx.now.date())
+        period = resolve_period(self.reporting.calendar, raw, ctx.now.date())
         if period is not None:
             return period
-        example = self.r.calendar.default_for(ctx.now.date())
+        example = self.reporting.calendar.default_for(ctx.now.date())
         return Reply(
             _(
                 "«{token}» is not a report period. Write a period id such as {example}, or "
@@ -107,7 +107,7 @@ class AdminCommands:
             ).format(
                 token=raw.strip()[:24],
                 example=example.id,
-                kinds=", ".join(self.r.calendar.kind_codes),
+                kinds=", ".join(self.reporting.calendar.kind_codes),
             )
         )
 
@@ -116,10 +116,10 @@ class AdminCommands:
         period = self._period(ctx, args)
         if isinstance(period, Reply):
             return [period]
-        st = await load_status(self.r, ctx.content.units, period)
+        st = await load_status(self.reporting, ctx.content.units, period)
         today = ctx.now.date()
         text = format_status(
-            st, window=self.r.calendar.status(period, today), today=today, lang=ctx.lang
+            st, window=self.reporting.calendar.status(period, today), today=today, lang=ctx.lang
         )
         rows = [[button(_("Totals"), f"adm:tonghop:{period.id}"),
                  button(_("Excel file"), f"adm:xuat:{period.id}")]]  # fmt: skip
@@ -130,8 +130,10 @@ class AdminCommands:
         period = self._period(ctx, args)
         if isinstance(period, Reply):
             return [period]
-        st = await load_status(self.r, ctx.content.units, period)
-        text = format_totals(totals(st, self.r.indicators.codes), self.r.indicators, lang=ctx.lang)
+        st = await load_status(self.reporting, ctx.content.units, period)
+        text = format_totals(
+            totals(st, self.reporting.indicators.codes), self.reporting.indicators, lang=ctx.lang
+        )
         rows = [[button(_("Reporting status"), f"adm:tinhhinh:{period.id}"),
                  button(_("Excel file"), f"adm:xuat:{period.id}")]]  # fmt: skip
         return [Reply(text, buttons=rows)]
@@ -143,12 +145,12 @@ class AdminCommands:
         period = self._period(ctx, " ".join(w for w in words if w.lower() not in EXPORT_FORMATS))
         if isinstance(period, Reply):
             return [period]
-        st = await load_status(self.r, ctx.content.units, period)
+        st = await load_status(self.reporting, ctx.content.units, period)
         # A province-wide workbook takes a moment to build: keep the event loop answering.
         document = await asyncio.to_thread(
             build_export,
             st,
-            self.r,
+            self.reporting,
             fmt,
             ctx.engine.clock.tz,
             ctx.now,
@@ -187,7 +189,7 @@ class AdminCommands:
         except UnitError as err:
             return [Reply(self._unit_problem(err, ctx.lang))]
         issued = await issue_invite(
-            self.r, unit, days=days, by=ctx.address, now=ctx.now, bound_to=bound
+            self.reporting, unit, days=days, by=ctx.address, now=ctx.now, bound_to=bound
         )
         link = invite_link(ctx.engine.bot_username, issued.code)
         text = _(
@@ -213,7 +215,8 @@ class AdminCommands:
             days = int(words[-1])
             words = words[:-1]
         usage = _("Write the unit and the period, e.g. /mokhoa {unit} {period} 7 (days).").format(
-            unit=self._example_unit(ctx), period=self.r.calendar.default_for(ctx.now.date()).id
+            unit=self._example_unit(ctx),
+            period=self.reporting.calendar.default_for(ctx.now.date()).id,
         )
         if len(words) < 2:
             return [Reply(usage)]
@@ -229,7 +232,7 @@ class AdminCommands:
         except UnitError as err:
             return [Reply(self._unit_problem(err, ctx.lang))]
         until = unlock_until(period, ctx.now.date(), days)
-        await self.r.reports.unlock(unit.code, period.id, until, ctx.address)
+        await self.reporting.reports.unlock(unit.code, period.id, until, ctx.address)
         logger.info("period %s unlocked for %s by %s", period.id, unit.code, ctx.address)
         return [
             Reply(
@@ -243,7 +246,7 @@ class AdminCommands:
 
     async def invites(self, ctx: Context, args: str) -> list[Reply]:
         """`/loimoi`: the invite codes that can still be used, and how to withdraw one."""
-        found = await self.r.reports.invites(now=ctx.now)
+        found = await self.reporting.reports.invites(now=ctx.now)
         if not found:
             return [Reply(_("No invite code is waiting to be used. /moi makes one."))]
         lines = [_("Invite codes not used yet ({count}):").format(count=len(found))]
@@ -268,7 +271,7 @@ class AdminCommands:
         """`/thuhoi CODE|ADDRESS`: withdraw an unused invite, or remove an officer."""
         arg = args.strip()
         if ADDRESS_RE.fullmatch(arg):
-            if not await self.r.reports.revoke_officer(arg, ctx.now):
+            if not await self.reporting.reports.revoke_officer(arg, ctx.now):
                 return [Reply(_("No active officer has the address {address}.").format(
                     address=arg))]  # fmt: skip
             logger.info("officer %s revoked by %s", arg, ctx.address)
@@ -289,7 +292,7 @@ class AdminCommands:
                     )
                 )
             ]
-        outcome = await revoke_invite(self.r, arg, ctx.now)
+        outcome = await revoke_invite(self.reporting, arg, ctx.now)
         texts = {
             "revoked": _("Invite {code} is withdrawn: nobody can register with it."),
             "unknown": _("There is no invite {code}. /loimoi lists the codes."),
@@ -323,6 +326,6 @@ class AdminCommands:
         handler = {"tinhhinh": self.status, "tonghop": self.totals, "xuat": self.export}.get(
             action
         )
-        if handler is None or self.r.calendar.get(period_id) is None:
+        if handler is None or self.reporting.calendar.get(period_id) is None:
             return [Reply(_("That button is no longer valid. Send /tinhhinh again."))]
         return await handler(ctx, period_id)

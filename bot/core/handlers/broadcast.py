@@ -16,14 +16,13 @@ from bot.i18n import _
 from bot.messages import Reply
 from bot.proactive.broadcasts import (
     AUDIENCES,
-    MAX_TEXT,
+    MAX_BROADCAST_TEXT,
     AudienceError,
     Broadcasts,
     BroadcastStatus,
     audience_label,
     parse_audience,
 )
-from bot.storage.outbox import OutboxStore
 from bot.text import normalize
 
 __all__ = ["register"]
@@ -109,7 +108,7 @@ class BroadcastCommands:
                 _(
                     "New broadcast to {audience}. Send the text of the message now (up to {max} "
                     "characters). You will see a preview before anything is sent."
-                ).format(audience=label, max=MAX_TEXT),
+                ).format(audience=label, max=MAX_BROADCAST_TEXT),
                 buttons=[[button(_("Cancel"), "bc:cancel")]],
             )
         ]
@@ -134,13 +133,13 @@ class BroadcastCommands:
             except AudienceError:
                 return [Reply(_("Unknown unit code. See the codes with: bdg-bot units list"))]
             return await self.preview(ctx, state)
-        if len(text) > MAX_TEXT:
+        if len(text) > MAX_BROADCAST_TEXT:
             return [
                 Reply(
                     _(
                         "The message is {length} characters long; the limit is {max}. Shorten it "
                         "and send it again."
-                    ).format(length=len(text), max=MAX_TEXT)
+                    ).format(length=len(text), max=MAX_BROADCAST_TEXT)
                 )
             ]
         state["text"] = text
@@ -258,7 +257,7 @@ class BroadcastCommands:
                 ]
             return [Reply(status_line(found, ctx))]
         recent = await service.recent(RECENT)
-        counts = await OutboxStore(ctx.store).counts()
+        counts = await ctx.store.outbox.counts()
         waiting = counts.get("queued", 0) + counts.get("sending", 0)
         lines = [_("Outbox: {count} messages waiting to be sent.").format(count=waiting)]
         if not recent:

@@ -119,7 +119,7 @@ class OfficerFlow:
     """The officer handlers, sharing one `Reporting`."""
 
     def __init__(self, reporting: Reporting) -> None:
-        self.r = reporting
+        self.reporting = reporting
         #: "Saved" replies handed to a channel, by the event they answer, until delivered.
         self._waiting: OrderedDict[Incoming, int] = OrderedDict()
         #: Channels seen reporting deliveries: their owed replies wait for the report only.
@@ -142,13 +142,13 @@ class OfficerFlow:
             ]
         ctx.topic = "_officer_register"
         try:
-            officer = await self.r.reports.redeem_invite(
+            officer = await self.reporting.reports.redeem_invite(
                 code, ctx.address, ctx.now, _display_name(ctx)
             )
         except InviteError as err:
             return [Reply(invite_refusal(err))]
         name = unit_name(ctx.content, officer.unit_code, ctx.lang)
-        example = example_line(self.r.calendar, ctx.now.date())
+        example = example_line(self.reporting.calendar, ctx.now.date())
         return [
             Reply(
                 _(
@@ -176,34 +176,36 @@ class OfficerFlow:
 
     async def report_text(self, ctx: Context, text: str) -> list[Reply] | None:
         """A message that starts with BC / báo cáo: a whole report, or the guided dialog."""
-        intent = report_intent(text, calendar=self.r.calendar, indicators=self.r.indicators)
+        intent = report_intent(
+            text, calendar=self.reporting.calendar, indicators=self.reporting.indicators
+        )
         if intent == "none":
             return None
-        officer = await self.r.reports.officer(ctx.address)
+        officer = await self.reporting.reports.officer(ctx.address)
         if officer is None:
             ctx.topic = "_report_refused"
             return [self.not_an_officer()]
         today = ctx.now.date()
         if intent == "start":
-            period = requested_period(text, self.r.calendar, today)
-            period = period or self.r.calendar.default_for(today)
+            period = requested_period(text, self.reporting.calendar, today)
+            period = period or self.reporting.calendar.default_for(today)
             return await self.start_guided(ctx, officer, period, None)
-        is_closed = await self.r.closed_check(officer.unit_code, today)
+        is_closed = await self.reporting.closed_check(officer.unit_code, today)
         # A line for a period the unit already filed is a correction of that version: it
         # changes only the codes it names (the period is read again, exactly, by the parser).
-        target = requested_period(text, self.r.calendar, today)
-        target = target or self.r.calendar.default_for(today)
-        current = await self.r.reports.current_report(officer.unit_code, target.id)
+        target = requested_period(text, self.reporting.calendar, today)
+        target = target or self.reporting.calendar.default_for(today)
+        current = await self.reporting.reports.current_report(officer.unit_code, target.id)
         parsed = parse_report(
             text,
-            self.r.indicators,
-            self.r.calendar,
+            self.reporting.indicators,
+            self.reporting.calendar,
             today,
             is_closed=is_closed,
             base=current.values if current else None,
         )
         if isinstance(parsed, list):
-            example = example_line(self.r.calendar, today)
+            example = example_line(self.reporting.calendar, today)
             return [Reply(format_problems(parsed, example=example))]
         return await self.ask_confirmation(ctx, officer, parsed.period, parsed.values)
 
@@ -225,13 +227,13 @@ class OfficerFlow:
     ) -> list[Reply]:
         """Begin asking each indicator in turn (from the unit's current version, if any)."""
         today = ctx.now.date()
-        is_closed = await self.r.closed_check(officer.unit_code, today)
-        problem = period_problem(period, self.r.calendar, today, is_closed=is_closed)
+        is_closed = await self.reporting.closed_check(officer.unit_code, today)
+        problem = period_problem(period, self.reporting.calendar, today, is_closed=is_closed)
         if problem is not None:
             return [Reply(problem.message())]
         if values is None:
             # Correcting: every step shows the saved value, and "skip" keeps it.
-            current = await self.r.reports.current_report(officer.unit_code, period.id)
+            current = await self.reporting.reports.current_report(officer.unit_code, period.id)
             values = dict(current.values) if current else {}
         state = {"mode": "guided", "step": 0, "values": values, "period": period.id,
                  "unit": officer.unit_code}  # fmt: skip
@@ -239,11 +241,11 @@ class OfficerFlow:
 
     async def _ask(self, ctx: Context, state: dict[str, Any], problem: str = "") -> list[Reply]:
         await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
-        codes = self.r.indicators.codes
+        codes = self.reporting.indicators.codes
         step = int(state["step"])
-        ind = self.r.indicators.get(codes[step])
+        ind = self.reporting.indicators.get(codes[step])
         assert ind is not None
-        period = self.r.calendar.get(state["period"])
+        period = self.reporting.calendar.get(state["period"])
         assert period is not None
         lines = []
         if problem:
@@ -272,8 +274,8 @@ class OfficerFlow:
 
     async def _previous_value(self, unit_code: str, period: Period, code: str) -> int | None:
         # The previous period is the one whose deadline is the day before this one opens.
-        before = self.r.calendar.default_for(period.opens - timedelta(days=1))
-        report = await self.r.reports.current_report(unit_code, before.id)
+        before = self.reporting.calendar.default_for(period.opens - timedelta(days=1))
+        report = await self.reporting.reports.current_report(unit_code, before.id)
         return report.values.get(code) if report else None
 
     async def dialog(self, ctx: Context, text: str) -> list[Reply] | None:
@@ -291,7 +293,12 @@ class OfficerFlow:
             if word in CANCEL_WORDS:
                 return await self.cancel(ctx)
             return None  # numbers pick the offered buttons; anything else is a new message
-        if report_intent(text, calendar=self.r.calendar, indicators=self.r.indicators) != "none":
+        if (
+            report_intent(
+                text, calendar=self.reporting.calendar, indicators=self.reporting.indicators
+            )
+            != "none"
+        ):
             return None  # a fresh report line replaces the dialog
         if word in SKIP_WORDS:
             return await self._advance(ctx, state)
@@ -300,15 +307,15 @@ class OfficerFlow:
             return await self._ask(ctx, state)
         if word in CANCEL_WORDS:
             return await self.cancel(ctx)
-        code = self.r.indicators.codes[int(state["step"])]
+        code = self.reporting.indicators.codes[int(state["step"])]
         if text.strip() in CLEAR_VALUES:
             state["values"] = {k: v for k, v in state["values"].items() if k != code}
             return await self._advance(ctx, state)
-        value = self.r.indicators.parse_value(text, code)
+        value = self.reporting.indicators.parse_value(text, code)
         if isinstance(value, Problem):
             return await self._ask(ctx, state, value.message())
         values = {**state["values"], code: value}
-        problems = [p for p in self.r.indicators.check(values) if _concerns(p, code)]
+        problems = [p for p in self.reporting.indicators.check(values) if _concerns(p, code)]
         if problems:
             return await self._ask(ctx, state, problems[0].message())
         state["values"] = values
@@ -321,8 +328,8 @@ class OfficerFlow:
             return [Reply(_("No report is in progress. Send BC to start one."))]
         if row.state.get("mode") != "confirm":
             return await self._ask(ctx, row.state)
-        officer = await self.r.reports.officer(ctx.address)
-        period = self.r.calendar.get(row.state["period"])
+        officer = await self.reporting.reports.officer(ctx.address)
+        period = self.reporting.calendar.get(row.state["period"])
         if officer is None or period is None:
             await ctx.store.clear_dialog(ctx.address)
             return [self.not_an_officer()]
@@ -330,10 +337,10 @@ class OfficerFlow:
 
     async def _advance(self, ctx: Context, state: dict[str, Any]) -> list[Reply]:
         state["step"] = int(state["step"]) + 1
-        if state["step"] < len(self.r.indicators.codes):
+        if state["step"] < len(self.reporting.indicators.codes):
             return await self._ask(ctx, state)
-        officer = await self.r.reports.officer(ctx.address)
-        period = self.r.calendar.get(state["period"])
+        officer = await self.reporting.reports.officer(ctx.address)
+        period = self.reporting.calendar.get(state["period"])
         if officer is None or period is None:
             await ctx.store.clear_dialog(ctx.address)
             return [self.not_an_officer()]
@@ -368,9 +375,9 @@ class OfficerFlow:
     ) -> list[str]:
         """The draft as the officer confirms it: period, unit, every figure, what it replaces."""
         lines = [period.label(lang) + " — " + unit_name(content, unit_code, lang)]
-        current = await self.r.reports.current_report(unit_code, period.id)
+        current = await self.reporting.reports.current_report(unit_code, period.id)
         lines += self.summary_lines(values, lang, current.values if current else None)
-        if self.r.calendar.status(period, today) == "late":
+        if self.reporting.calendar.status(period, today) == "late":
             lines.append(_("⚠ Filed after the deadline: it will be marked late."))
         if current is not None:
             lines.append(
@@ -382,7 +389,7 @@ class OfficerFlow:
                 _(
                     "Figures marked → change; the others are kept from version {version}. "
                     "To clear one, write its code with a dash, e.g. {code}=-."
-                ).format(version=current.version, code=self.r.indicators.codes[0])
+                ).format(version=current.version, code=self.reporting.indicators.codes[0])
             )
         return lines
 
@@ -395,7 +402,7 @@ class OfficerFlow:
         "old → new", so the officer sees exactly what confirming changes.
         """
         out = []
-        for ind in self.r.indicators:
+        for ind in self.reporting.indicators:
             value = values.get(ind.code)
             shown = _number(value) if value is not None else _("not filed")
             if previous is not None and previous.get(ind.code) != value:
@@ -411,18 +418,18 @@ class OfficerFlow:
             return [Reply(_("Nothing to confirm: this report was already saved or cancelled. "
                             "/baocaocuatoi shows what is saved."))]  # fmt: skip
         state = row.state
-        period = self.r.calendar.get(state["period"])
+        period = self.reporting.calendar.get(state["period"])
         assert period is not None
         # The period may have closed between the summary and the tap on "confirm".
         today = ctx.now.date()
-        is_closed = await self.r.closed_check(state["unit"], today)
-        problem = period_problem(period, self.r.calendar, today, is_closed=is_closed)
+        is_closed = await self.reporting.closed_check(state["unit"], today)
+        problem = period_problem(period, self.reporting.calendar, today, is_closed=is_closed)
         if problem is not None:
             await ctx.store.clear_dialog(ctx.address)
             return [Reply(problem.message())]
-        late = self.r.calendar.status(period, today) != "on_time"
+        late = self.reporting.calendar.status(period, today) != "on_time"
         try:
-            report = await self.r.reports.save_report(
+            report = await self.reporting.reports.save_report(
                 officer=ctx.address,
                 unit_code=state["unit"],
                 period_id=period.id,
@@ -461,7 +468,7 @@ class OfficerFlow:
             return  # a send that fails leaves it owed: the next start-up sends it
         loop = asyncio.get_running_loop()
         store = ctx.store
-        reports = self.r.reports
+        reports = self.reporting.reports
 
         def fallback() -> None:
             store.later("", reports.acknowledged([report_id]), "report acknowledgement")
@@ -475,9 +482,9 @@ class OfficerFlow:
         if report_id is not None:
             # Awaited (bounded) rather than left in the background: the sooner it is
             # written, the smaller the window in which a crash repeats the "saved" reply.
-            store = self.r.reports.store
+            store = self.reporting.reports.store
             await store.within(
-                self.r.reports.acknowledged([report_id]), None, "report acknowledgement"
+                self.reporting.reports.acknowledged([report_id]), None, "report acknowledgement"
             )
 
     async def edit(self, ctx: Context, nonce: str) -> list[Reply]:
@@ -498,7 +505,7 @@ class OfficerFlow:
         """The report buttons: start[:period], skip, back, cancel, ok:<nonce>, edit:<nonce>."""
         action, _sep, arg = rest.partition(":")
         if action in ("ok", "edit", "start", "skip", "back"):
-            officer = await self.r.reports.officer(ctx.address)
+            officer = await self.reporting.reports.officer(ctx.address)
             if officer is None:
                 return [self.not_an_officer()]
             if action == "ok":
@@ -507,9 +514,9 @@ class OfficerFlow:
                 return await self.edit(ctx, arg)
             if action == "start":
                 today = ctx.now.date()
-                period = self.r.calendar.get(arg) if arg else None
+                period = self.reporting.calendar.get(arg) if arg else None
                 return await self.start_guided(
-                    ctx, officer, period or self.r.calendar.default_for(today), None
+                    ctx, officer, period or self.reporting.calendar.default_for(today), None
                 )
             word = "bq" if action == "skip" else "ql"
             return await self.dialog(ctx, word) or [
@@ -523,19 +530,19 @@ class OfficerFlow:
 
     async def my_reports(self, ctx: Context, args: str) -> list[Reply]:
         """The unit's current version and status for the open periods."""
-        officer = await self.r.reports.officer(ctx.address)
+        officer = await self.reporting.reports.officer(ctx.address)
         if officer is None:
             return [self.not_an_officer()]
         today = ctx.now.date()
-        periods = self.r.calendar.open_periods(today)
-        default = self.r.calendar.default_for(today)
+        periods = self.reporting.calendar.open_periods(today)
+        default = self.reporting.calendar.default_for(today)
         if default not in periods:
             periods.append(default)
         lines = [unit_name(ctx.content, officer.unit_code, ctx.lang)]
         for period in periods:
             lines.append("")
             lines.append(period.label(ctx.lang))
-            report = await self.r.reports.current_report(officer.unit_code, period.id)
+            report = await self.reporting.reports.current_report(officer.unit_code, period.id)
             if report is None:
                 lines.append(_("Not filed yet."))
                 continue
