@@ -8,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.clock import FakeClock
 from bot.core.engine import Engine, merge_options
 from bot.messages import Button, Incoming, Reply
 from bot.storage import Store
-from tests.conftest import FakeClock, all_text, button_data, say
+from tests.conftest import all_text, button_data, say
 from tests.test_officer import invite
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,14 +18,20 @@ PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 def _messages() -> list[tuple[str, str]]:
     with PO.open("rb") as fh:
         catalog = read_po(fh)
-    out = []
+    out: list[tuple[str, str]] = []
     for message in catalog:
         if not message.id:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        out.extend((ids[0], s) for s in strings)
+        ids = _forms(message.id)
+        out.extend((ids[0], s) for s in _forms(message.string))
     return out
+
+
+def _forms(value: str | Sequence[str] | None) -> list[str]:
+    """A catalog id or translation as its forms (several for a plural message)."""
+    if value is None:
+        return [""]  # no translation at all: reported as untranslated, like an empty one
+    return [value] if isinstance(value, str) else list(value)
 
 
 def test_every_ui_string_has_a_vietnamese_translation() -> None:

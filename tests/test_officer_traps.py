@@ -17,9 +17,9 @@ from bot.cli.proactive import add_subcommands as add_outbox_subcommands
 from bot.cli.reporting import COMMANDS as REPORTING_COMMANDS
 from bot.cli.reporting import add_subcommands as add_reporting_subcommands
 from bot.clock import FakeClock
-from bot.content import ContentError, load_content, read_yaml
+from bot.content import ContentError, Localized, load_content, read_yaml
 from bot.core.engine import Engine
-from bot.messages import Incoming, Reply
+from bot.messages import Channel, Incoming, Reply
 from bot.proactive.broadcasts import Broadcasts
 from bot.proactive.reminders import Occasion, Reminders
 from bot.reporting.indicators import load_indicators
@@ -32,7 +32,7 @@ from bot.storage import Store
 from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, button_data, say
 
-TG = "telegram"
+TG: Channel = "telegram"
 IND = load_indicators()
 CAL = load_calendar()
 
@@ -440,9 +440,7 @@ async def test_printed_times_say_their_zone(
     assert capsys.readouterr().out.count("UTC+7") == 2  # created and due
 
 
-def _localized(text: str) -> object:
-    from bot.content import Localized
-
+def _localized(text: str) -> Localized:
     return Localized(vi=text, en=text)
 
 

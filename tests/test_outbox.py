@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from telegram import Bot
@@ -28,6 +29,15 @@ from bot.storage.outbox import (
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class Pacing(TypedDict):
+    """The pacing keywords of `OutboxStore.claim`, typed so a test can pass them as **kw."""
+
+    total_gap: float
+    per_chat_gap: float
+    stale_after: float
+
 
 # PTB reads RetryAfter.retry_after itself while building the error, which warns about its
 # coming switch to timedelta; nothing for these tests to change.
@@ -108,13 +118,14 @@ def test_slots_have_no_burst() -> None:
     assert (slot, following) == (100.0, 100.1)
     # After an idle spell the next send goes at once, then the gap applies again.
     assert next_slot(50.0, 100.0, 0.1) == (100.0, 100.1)
-    assert next_slot(100.1, 100.0, 0.1) == (100.1, pytest.approx(100.2))
+    slot, following = next_slot(100.1, 100.0, 0.1)
+    assert slot == 100.1 and following == pytest.approx(100.2)
 
 
 async def test_a_claim_is_exclusive_and_one_per_chat_in_flight(outbox: OutboxStore) -> None:
     now = time.time()
     await outbox.enqueue([message(1, 10), message(2, 10), message(3, 11)], now)
-    kw = {"total_gap": 0.0, "per_chat_gap": 0.0, "stale_after": 60.0}
+    kw: Pacing = {"total_gap": 0.0, "per_chat_gap": 0.0, "stale_after": 60.0}
     first = (await outbox.claim("telegram", now, worker="a", **kw)).row
     second = (await outbox.claim("telegram", now, worker="b", **kw)).row
     third = await outbox.claim("telegram", now, worker="c", **kw)
@@ -127,7 +138,7 @@ async def test_a_claim_is_exclusive_and_one_per_chat_in_flight(outbox: OutboxSto
 async def test_a_stale_claim_is_taken_over(outbox: OutboxStore) -> None:
     now = time.time()
     await outbox.enqueue([message(1, 10)], now - 20)
-    kw = {"total_gap": 0.0, "per_chat_gap": 0.0, "stale_after": 5.0}
+    kw: Pacing = {"total_gap": 0.0, "per_chat_gap": 0.0, "stale_after": 5.0}
     dead = (await outbox.claim("telegram", now - 10, worker="dead", **kw)).row
     assert dead is not None
     again = (await outbox.claim("telegram", now, worker="alive", **kw)).row

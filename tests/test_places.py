@@ -11,11 +11,11 @@ import pytest
 
 from bot.app import build_engine
 from bot.clock import FakeClock
-from bot.content import Content, Localized, Place, Unit
+from bot.content import VIET_NAM, Content, Localized, Place, Unit
 from bot.content.places_import import LAT_RANGE, LON_RANGE, import_places
 from bot.core.engine import Engine
 from bot.core.handlers.places import km_text
-from bot.core.places import VIET_NAM, find_unit, point_problem
+from bot.core.places import find_unit, point_problem
 from bot.settings import Settings
 from bot.storage import Store
 from tests.conftest import all_text, button_data, say

@@ -353,7 +353,11 @@ async def test_kill_9_right_after_confirm_the_officer_always_learns_the_outcome(
             fake.user_message(user, f"/start {code}")
             await fake.wait_sent(user, 1, timeout=30)
             fake.user_message(user, f"BC N tt={run + 1} nd=120 nu=60")
-            await fake.wait_for(lambda u=user: confirm_in(u, 1) is not None, timeout=30)
+
+            def confirm_shown(u: int = user) -> bool:
+                return confirm_in(u, 1) is not None
+
+            await fake.wait_for(confirm_shown, timeout=30)
             pressed_at = len(fake.sent(user))
             fake.user_callback(user, str(confirm_in(user, 1)))
             await asyncio.sleep(rng.uniform(0, 0.040))

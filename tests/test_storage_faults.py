@@ -14,6 +14,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -226,7 +227,7 @@ async def test_telegram_answers_an_emergency_while_the_database_is_locked(
         for n, text in enumerate((CRY, "chong dang danh toi"), start=1):
             started = time.monotonic()
             fake.user_message(401, text)
-            await wait_reply(lambda t, n=n: fake.wait_sent(401, 1 + n, t), started, "Telegram")
+            await wait_reply(partial(fake.wait_sent, 401, 1 + n), started, "Telegram")
             assert "113" in fake.texts(401)[n]
 
 
@@ -288,7 +289,7 @@ async def test_zalo_answers_an_emergency_while_the_database_is_locked(
         for n, text in enumerate((CRY, "cuu toi voi"), start=1):
             started = time.monotonic()
             assert await fake.post_event(url, fake.text_event(CITIZEN, text)) == 200
-            await wait_reply(lambda t, n=n: fake.wait_sent(CITIZEN, 1 + n, t), started, "Zalo")
+            await wait_reply(partial(fake.wait_sent, CITIZEN, 1 + n), started, "Zalo")
             assert "113" in fake.texts(CITIZEN)[n]
 
 
