@@ -20,12 +20,13 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.content import Content
+from bot.core.dialogs import DialogState, StateReader, read_state
 from bot.core.matcher import Matcher
 from bot.core.render import option_data
 from bot.core.safety import Assessment, assess
 from bot.i18n import _, normalize_language, set_language, use_language
 from bot.messages import Button, Incoming, Reply
-from bot.storage import DialogRow, StorageError, Store, UserRow
+from bot.storage import Bookkeeping, StorageError, Store, UserRow
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,15 @@ DELETING_CHANNELS = frozenset({"telegram"})
 MAX_INCOMING_TEXT = 4096
 #: Dialogs whose text is never a cry for help (an admin composing a broadcast).
 EXEMPT_DIALOGS = frozenset({"broadcast"})
-#: Marks, in a dialog's state, a dialog put aside by an emergency.
-SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDialog:
+    """A dialog in progress, its state read by the feature that keeps it."""
+
+    kind: str
+    state: DialogState
+    expires_at: datetime
 
 
 @dataclass
@@ -92,6 +100,8 @@ class Outcome:
     answer_topic: str | None
     #: The classifier's probability for its best class, in percent (0 when it was not asked).
     score: float
+    #: What is kept after this exchange, when the channel asked to write it itself (`hold`).
+    bookkeeping: Bookkeeping | None = None
 
 
 Handler = Callable[[Context, str], Awaitable[list[Reply]]]
@@ -145,6 +155,9 @@ class Engine:
         self.recent_languages = RecentLanguages()
         #: Per dialog kind, what brings the user back into it after an emergency.
         self.dialog_resumers: dict[str, Handler] = {}
+        #: Per dialog kind, how its stored JSON state is read (`ReportDraft.from_state`...).
+        #: A kind no feature registered, or a state that cannot be read, is no dialog.
+        self.dialog_states: dict[str, StateReader] = {}
         #: Called by `sent` once a channel has sent every reply to an event (a "saved" reply
         #: is then no longer owed to the officer).
         self.delivered_hooks: list[Callable[[Incoming], Awaitable[None]]] = []
@@ -186,13 +199,21 @@ class Engine:
         """Answer one incoming event; never raises, always answers (see `respond`)."""
         return (await self.respond(inc, defer_writes=defer_writes)).replies
 
-    async def respond(self, inc: Incoming, *, defer_writes: bool = False) -> Outcome:
+    async def respond(
+        self,
+        inc: Incoming,
+        *,
+        defer_writes: bool = False,
+        hold: bool = False,
+        update: tuple[str, str] | None = None,
+    ) -> Outcome:
         """Answer one incoming event; never raises, always answers, a storage fault included.
 
-        The menu and counter writes after the answer are best effort. With `defer_writes`
-        (a channel, which sends the replies at once) they run in the background; otherwise
-        they are awaited, for a bounded time. Either way the sender's next event waits
-        (briefly) for them, so a bare "1" picks from the menu just offered.
+        What is kept after the answer (counter, numbered options, `update` id) is written in
+        one best-effort transaction. With `hold` the channel writes it itself, with the ids
+        of the messages it sent (`sent`); with `defer_writes` it runs in the background;
+        otherwise it is awaited, for a bounded time. Either way the sender's next event
+        waits (briefly) for it, so a bare "1" picks from the menu just offered.
         """
         store = self.store
         await store.settle(inc.address)
@@ -213,14 +234,15 @@ class Engine:
                 ]
             if not replies:
                 replies = [Reply(_("Done."))]
+        book = Bookkeeping(inc.address, ctx.now, update=update)
         if ctx.numbered:
-            menu = store.set_menu(inc.address, _options(replies), ctx.now)
-            store.later(inc.address, menu, "menu")
+            book.menu = _options(replies)
         if ctx.topic is not None:
-            count = store.count(ctx.now.date(), inc.channel, ctx.topic, ctx.emergency)
-            store.later(inc.address, count, "counter")
-        if not defer_writes:
-            await store.settle(inc.address)
+            book.counter = (ctx.now.date(), inc.channel, ctx.topic, ctx.emergency)
+        if not hold:
+            store.later(inc.address, store.record_exchange(book), "bookkeeping")
+            if not defer_writes:
+                await store.settle(inc.address)
         for reply in replies:
             reply.lang = reply.lang or ctx.lang
         answer_topic = ctx.extra.get("answer_topic")
@@ -231,6 +253,7 @@ class Engine:
             emergency=ctx.emergency,
             answer_topic=answer_topic if isinstance(answer_topic, str) else None,
             score=float(score) if isinstance(score, int | float) else 0.0,
+            bookkeeping=book if hold else None,
         )
 
     async def _dispatch(self, ctx: Context) -> list[Reply]:
@@ -264,7 +287,7 @@ class Engine:
             return await self.fallback(ctx, "")
         # An admin typing a campaign text ("...gọi ngay 113 nếu gặp nguy hiểm") into /guitin is
         # composing, not in danger: that one dialog is exempt from the emergency check.
-        dialog = await self._dialog(ctx)
+        dialog = await self.dialog(ctx)
         composing = ctx.is_admin and dialog is not None and dialog.kind in EXEMPT_DIALOGS
         assessment = Assessment(emergency=False) if composing else assess(text)
         if assessment.emergency:
@@ -287,7 +310,7 @@ class Engine:
                 return await handler(ctx, args.strip())
         # A dialog put aside by an emergency takes no text until the user goes back to it:
         # the "1" typed after "cứu tôi với" is a choice from the safety reply, not a value.
-        if dialog is None or not dialog.state.get(SUSPENDED):
+        if dialog is None or not dialog.state.suspended:
             for hook in self.dialog_hooks:
                 claimed = await hook(ctx, text)
                 if claimed is not None:
@@ -303,16 +326,24 @@ class Engine:
                 return claimed
         return await self.fallback(ctx, text)
 
-    async def _dialog(self, ctx: Context) -> DialogRow | None:
-        """The sender's dialog in progress (read once per message)."""
+    async def dialog(self, ctx: Context) -> OpenDialog | None:
+        """The sender's dialog in progress, if its state can be read (read once per message)."""
         if "dialog" not in ctx.extra:
-            ctx.extra["dialog"] = await self.store.get_dialog(ctx.address, ctx.now)
-        row = ctx.extra["dialog"]
-        return row if isinstance(row, DialogRow) else None
+            ctx.extra["dialog"] = await self._read_dialog(ctx)
+        found = ctx.extra["dialog"]
+        return found if isinstance(found, OpenDialog) else None
 
-    async def _suspend(self, ctx: Context, dialog: DialogRow) -> Reply:
+    async def _read_dialog(self, ctx: Context) -> OpenDialog | None:
+        row = await self.store.get_dialog(ctx.address, ctx.now)
+        reader = self.dialog_states.get(row.kind) if row is not None else None
+        if row is None or reader is None:
+            return None
+        state = read_state(row, row.kind, reader)
+        return OpenDialog(row.kind, state, row.expires_at) if state is not None else None
+
+    async def _suspend(self, ctx: Context, dialog: OpenDialog) -> Reply:
         """Put a dialog aside after an emergency; a button brings the user back to it."""
-        state = {**dialog.state, SUSPENDED: True}
+        state = dialog.state.with_suspended(True).to_state()
         await self.store.set_dialog(ctx.address, dialog.kind, state, dialog.expires_at)
         return Reply(
             _("Your unfinished report is kept. When you are ready, come back to it:"),
@@ -321,10 +352,10 @@ class Engine:
 
     async def resume_dialog(self, ctx: Context, rest: str) -> list[Reply]:
         """The "back to my report" button: the dialog takes text again, from where it was."""
-        dialog = await self._dialog(ctx)
+        dialog = await self.dialog(ctx)
         if dialog is None:
             return [Reply(_("Nothing is waiting: that report has expired or was finished."))]
-        state = {k: v for k, v in dialog.state.items() if k != SUSPENDED}
+        state = dialog.state.with_suspended(False).to_state()
         await self.store.set_dialog(ctx.address, dialog.kind, state, dialog.expires_at)
         resumer = self.dialog_resumers.get(dialog.kind)
         if resumer is not None:
@@ -339,19 +370,30 @@ class Engine:
             return await self.stale_button(ctx, data)
         return await handler(ctx, rest)
 
-    async def sent(self, inc: Incoming, chat_key: str, message_ids: list[int]) -> None:
-        """The replies to `inc` were sent: run the delivery hooks; keep the message ids (48 h)
-        so /xoa can delete them."""
+    async def sent(
+        self,
+        inc: Incoming,
+        chat_key: str,
+        message_ids: list[int],
+        book: Bookkeeping | None = None,
+        *,
+        keep_ids: bool = True,
+    ) -> None:
+        """The replies to `inc` were sent: run the delivery hooks, then write what is kept of
+        the exchange (`book` from `respond(hold=True)`, and the message ids for 48 h so /xoa
+        can delete them) in one transaction."""
         for hook in self.delivered_hooks:
             await hook(inc)
-        if inc.channel not in DELETING_CHANNELS:
-            return
-        ids = list(message_ids)
-        if inc.message_id is not None:
-            ids.append(inc.message_id)
+        book = book or Bookkeeping(inc.address, self.clock.now())
+        if keep_ids and inc.channel in DELETING_CHANNELS:
+            book.chat_key = chat_key
+            book.message_ids = list(message_ids)
+            if inc.message_id is not None:
+                book.message_ids.append(inc.message_id)
         # After the reply: best effort, bounded; an overrun ends before the sender's next event.
-        track = self.store.track_messages(inc.address, chat_key, ids, self.clock.now())
-        await self.store.within(track, None, "message ids", key=inc.address)
+        await self.store.within(
+            self.store.record_exchange(book), None, "bookkeeping", key=inc.address
+        )
 
 
 class RecentLanguages:

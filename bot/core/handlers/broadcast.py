@@ -8,9 +8,13 @@ restart and works the same on Telegram, Zalo and the console.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, Literal, Self
 
 from bot.content import Localized
+from bot.core.dialogs import read_state
 from bot.core.engine import Context, Engine, button
 from bot.i18n import _
 from bot.messages import Reply
@@ -25,12 +29,73 @@ from bot.proactive.broadcasts import (
 )
 from bot.text import normalize
 
-__all__ = ["register"]
+__all__ = ["BroadcastDraft", "register"]
 
 DIALOG_KIND = "broadcast"
 DIALOG_TTL = timedelta(minutes=30)
 CANCEL_WORDS = frozenset({"huy", "cancel", "huy bo"})  # compared folded: "hủy", "/hủy"
 RECENT = 5
+#: "text": waiting for the text; "confirm": the preview shown, waiting for "send".
+Step = Literal["text", "confirm"]
+STEPS: tuple[Step, ...] = ("text", "confirm")
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastDraft:
+    """An admin's broadcast being composed (dialog kind "broadcast").
+
+    Read tolerantly, so a draft saved before an upgrade still loads: a missing key takes its
+    default, an unknown key is ignored; a state that cannot be a draft raises ValueError
+    naming the key, never the value (the text is the admin's message).
+    """
+
+    step: Step = "text"
+    #: Who gets it: "subscribers", "officers", "admins" or "unit:<code>".
+    audience: str = AUDIENCES[0]
+    text: str = ""
+    #: The token of the latest preview's "send" button: an older preview's no longer sends.
+    nonce: str | None = None
+    #: Put aside by an emergency (the engine's `_suspend`): it takes no text until resumed.
+    suspended: bool = False
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Self:
+        """Read a stored state (any version's); ValueError when it cannot be a draft."""
+        if not isinstance(state, Mapping):
+            raise ValueError("broadcast draft: not a JSON object")
+        step = state.get("step", "text")
+        if step not in STEPS:
+            raise ValueError("step: not text or confirm")
+        nonce = state.get("nonce")
+        if nonce is not None and not isinstance(nonce, str):
+            raise ValueError("nonce: not text")
+        return cls(
+            step=step,
+            audience=_text(state, "audience") or AUDIENCES[0],
+            text=_text(state, "text"),
+            nonce=nonce,
+            suspended=bool(state.get("suspended", False)),
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        """The JSON object to store (the keys the previous versions wrote and read)."""
+        state: dict[str, Any] = {"step": self.step, "audience": self.audience, "text": self.text}
+        if self.nonce is not None:
+            state["nonce"] = self.nonce
+        if self.suspended:
+            state["suspended"] = True
+        return state
+
+    def with_suspended(self, suspended: bool) -> BroadcastDraft:
+        """The same draft, put aside by an emergency or taken up again."""
+        return replace(self, suspended=suspended)
+
+
+def _text(state: Mapping[str, Any], key: str) -> str:
+    value = state.get(key, "")
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: not text")
+    return value
 
 
 def register(engine: Engine, service: Broadcasts) -> None:
@@ -40,6 +105,7 @@ def register(engine: Engine, service: Broadcasts) -> None:
     engine.add_command(commands.status, "trangthai", "status")
     engine.add_button("bc", commands.pressed)
     engine.dialog_hooks.append(commands.draft_text)
+    engine.dialog_states[DIALOG_KIND] = BroadcastDraft.from_state
 
 
 def _admins_only() -> list[Reply]:
@@ -100,8 +166,8 @@ class BroadcastCommands:
                         ).format(audience=args.strip()[:40])
                     )
                 ]
-        state = {"step": "text", "audience": audience, "text": "", "nonce": secrets.token_hex(4)}
-        await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
+        draft = BroadcastDraft(audience=audience, nonce=secrets.token_hex(4))
+        await self._save(ctx, draft)
         label = audience_label(audience, ctx.content.units, ctx.lang)
         return [
             Reply(
@@ -115,24 +181,21 @@ class BroadcastCommands:
 
     async def draft_text(self, ctx: Context, text: str) -> list[Reply] | None:
         """Take the admin's next message as the broadcast text (or a new audience) and preview."""
-        row = await ctx.store.get_dialog(ctx.address, ctx.now)
-        if row is None or row.kind != DIALOG_KIND or not ctx.is_admin:
+        draft = await self._draft(ctx)
+        if draft is None or not ctx.is_admin:
             return None
         if text.isdigit() and len(text) <= 2:
             return None  # a number picks one of the offered options (Zalo, console)
-        state = dict(row.state)
         if normalize(text) in CANCEL_WORDS:
             return await self.cancel(ctx)
         ctx.topic = "_broadcast"
         candidate = text.strip().lower()
-        if state["step"] == "confirm" and (
-            candidate in AUDIENCES or candidate.startswith("unit:")
-        ):
+        if draft.step == "confirm" and (candidate in AUDIENCES or candidate.startswith("unit:")):
             try:
-                state["audience"] = parse_audience(candidate, ctx.content.units)
+                audience = parse_audience(candidate, ctx.content.units)
             except AudienceError:
                 return [Reply(_("Unknown unit code. See the codes with: bdg-bot units list"))]
-            return await self.preview(ctx, state)
+            return await self.preview(ctx, replace(draft, audience=audience))
         if len(text) > MAX_BROADCAST_TEXT:
             return [
                 Reply(
@@ -142,21 +205,30 @@ class BroadcastCommands:
                     ).format(length=len(text), max=MAX_BROADCAST_TEXT)
                 )
             ]
-        state["text"] = text
-        state["step"] = "confirm"
-        return await self.preview(ctx, state)
+        return await self.preview(ctx, replace(draft, text=text, step="confirm"))
 
-    async def preview(self, ctx: Context, state: dict[str, object]) -> list[Reply]:
+    async def _draft(self, ctx: Context) -> BroadcastDraft | None:
+        """The sender's broadcast draft, if one is open and readable."""
+        row = await ctx.store.get_dialog(ctx.address, ctx.now)
+        return read_state(row, DIALOG_KIND, BroadcastDraft.from_state)
+
+    async def _save(self, ctx: Context, draft: BroadcastDraft) -> None:
+        await ctx.store.set_dialog(
+            ctx.address, DIALOG_KIND, draft.to_state(), ctx.now + DIALOG_TTL
+        )
+
+    async def preview(self, ctx: Context, draft: BroadcastDraft) -> list[Reply]:
         """Show the draft with who will get it, and ask to confirm."""
-        state["nonce"] = secrets.token_hex(4)  # an older preview's "send" button no longer works
-        await ctx.store.set_dialog(ctx.address, DIALOG_KIND, dict(state), ctx.now + DIALOG_TTL)
-        audience = str(state["audience"])
+        # A new nonce: an older preview's "send" button no longer works.
+        draft = replace(draft, nonce=secrets.token_hex(4))
+        await self._save(ctx, draft)
+        audience = draft.audience
         size = len(await self.service.recipients(audience))
         label = audience_label(audience, ctx.content.units, ctx.lang)
         lines = [
             _("Preview. To: {audience} ({count} people now).").format(audience=label, count=size),
             "────────",
-            str(state["text"]),
+            draft.text,
             "────────",
         ]
         if size == 0:
@@ -164,7 +236,7 @@ class BroadcastCommands:
             send = []
         else:
             lines.append(_("Send it? To correct the text, just send the new text."))
-            send = [button(_("Send to {count}").format(count=size), f"bc:send:{state['nonce']}")]
+            send = [button(_("Send to {count}").format(count=size), f"bc:send:{draft.nonce}")]
         who = [
             button(_("People who opted in"), "bc:aud:subscribers"),
             button(_("Officers"), "bc:aud:officers"),
@@ -187,8 +259,7 @@ class BroadcastCommands:
         if not ctx.is_admin:
             return _admins_only()
         action, _sep, arg = rest.partition(":")
-        row = await ctx.store.get_dialog(ctx.address, ctx.now)
-        draft = row.state if row is not None and row.kind == DIALOG_KIND else None
+        draft = await self._draft(ctx)
         if action == "cancel":
             return await self.cancel(ctx) if draft else [Reply(_("There is no broadcast draft."))]
         if draft is None:
@@ -197,24 +268,23 @@ class BroadcastCommands:
             ]
         if action == "aud":
             try:
-                draft["audience"] = parse_audience(arg, ctx.content.units)
+                draft = replace(draft, audience=parse_audience(arg, ctx.content.units))
             except AudienceError:
                 return [Reply(_("Unknown unit code. See the codes with: bdg-bot units list"))]
-            if draft["step"] != "confirm":
-                await ctx.store.set_dialog(ctx.address, DIALOG_KIND, draft, ctx.now + DIALOG_TTL)
-                label = audience_label(draft["audience"], ctx.content.units, ctx.lang)
+            if draft.step != "confirm":
+                await self._save(ctx, draft)
+                label = audience_label(draft.audience, ctx.content.units, ctx.lang)
                 return [Reply(_("To: {audience}. Now send the text.").format(audience=label))]
             return await self.preview(ctx, draft)
         if action == "send":
-            if draft.get("step") != "confirm" or draft.get("nonce") != arg:
+            if draft.step != "confirm" or draft.nonce != arg:
                 # A double tap, or the button of an older preview: never send twice.
                 return [Reply(_("This preview is out of date; use the latest one."))]
             await ctx.store.clear_dialog(ctx.address)
-            text = str(draft["text"])
             service = self.service
             broadcast, created = await service.create(
-                audience=str(draft["audience"]),
-                text=Localized(vi=text, en=text),
+                audience=draft.audience,
+                text=Localized(vi=draft.text, en=draft.text),
                 created_by=ctx.address,
             )
             if not created:

@@ -8,15 +8,17 @@ import asyncio
 import logging
 import secrets
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from babel.dates import format_datetime
 
 from bot.content import Content, Unit
-from bot.core.engine import NUMBERED_CHANNELS, SUSPENDED, Context, Engine, button
+from bot.core.dialogs import read_state
+from bot.core.engine import NUMBERED_CHANNELS, Context, Engine, button
 from bot.i18n import _, use_language
 from bot.messages import Button, Incoming, Reply
+from bot.reporting.draft_state import ReportDraft
 from bot.reporting.indicators import Problem
 from bot.reporting.invites import INVITE_RE, new_invite_code
 from bot.reporting.parser import (
@@ -78,6 +80,7 @@ def register(engine: Engine, reporting: Reporting) -> None:
     engine.delivered_hooks.append(flow.delivered)
     engine.dialog_hooks.append(flow.dialog)
     engine.dialog_resumers[DIALOG_KIND] = flow.resume
+    engine.dialog_states[DIALOG_KIND] = ReportDraft.from_state
     engine.text_hooks.append(flow.invite_text)
     engine.text_hooks.append(flow.report_text)
 
@@ -99,12 +102,12 @@ async def cancel_dialog(ctx: Context) -> list[Reply] | None:
     name = text[1:].partition(" ")[0].split("@", 1)[0].lower() if text.startswith("/") else ""
     if name not in DIALOG_CANCEL_COMMANDS:
         return None
-    row = await ctx.store.get_dialog(ctx.address, ctx.now)
-    if row is None:
+    dialog = await ctx.engine.dialog(ctx)
+    if dialog is None:
         return None
     await ctx.store.clear_dialog(ctx.address)
-    ctx.topic = f"_{row.kind}_cancelled"
-    if row.kind == "broadcast":
+    ctx.topic = f"_{dialog.kind}_cancelled"
+    if dialog.kind == "broadcast":
         return [Reply(_("Broadcast cancelled: nothing was sent."))]
     return [Reply(_("Cancelled. Nothing was saved."))]
 
@@ -235,31 +238,40 @@ class OfficerFlow:
             # Correcting: every step shows the saved value, and "skip" keeps it.
             current = await self.reporting.reports.current_report(officer.unit_code, period.id)
             values = dict(current.values) if current else {}
-        state = {"mode": "guided", "step": 0, "values": values, "period": period.id,
-                 "unit": officer.unit_code}  # fmt: skip
-        return await self._ask(ctx, state)
+        draft = ReportDraft(period=period.id, unit=officer.unit_code, values=values)
+        return await self._ask(ctx, draft)
 
-    async def _ask(self, ctx: Context, state: dict[str, Any], problem: str = "") -> list[Reply]:
-        await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
+    async def _draft(self, ctx: Context) -> ReportDraft | None:
+        """The sender's report draft, if one is open and readable."""
+        row = await ctx.store.get_dialog(ctx.address, ctx.now)
+        return read_state(row, DIALOG_KIND, ReportDraft.from_state)
+
+    async def _save(self, ctx: Context, draft: ReportDraft) -> None:
+        await ctx.store.set_dialog(
+            ctx.address, DIALOG_KIND, draft.to_state(), ctx.now + DIALOG_TTL
+        )
+
+    async def _ask(self, ctx: Context, draft: ReportDraft, problem: str = "") -> list[Reply]:
+        await self._save(ctx, draft)
         codes = self.reporting.indicators.codes
-        step = int(state["step"])
+        step = draft.step
         ind = self.reporting.indicators.get(codes[step])
         assert ind is not None
-        period = self.reporting.calendar.get(state["period"])
+        period = self.reporting.calendar.get(draft.period)
         assert period is not None
         lines = []
         if problem:
             lines.append("⚠ " + problem)
         if step == 0:
             lines.append(
-                period.label(ctx.lang) + " — " + unit_name(ctx.content, state["unit"], ctx.lang)
+                period.label(ctx.lang) + " — " + unit_name(ctx.content, draft.unit, ctx.lang)
             )
         lines.append(f"({step + 1}/{len(codes)}) {ind.label.get(ctx.lang)} [{ind.code}]")
         lines.append(ind.hint.get(ctx.lang))
-        previous = await self._previous_value(state["unit"], period, ind.code)
+        previous = await self._previous_value(draft.unit, period, ind.code)
         if previous is not None:
             lines.append(_("Last period: {value}").format(value=previous))
-        current = state["values"].get(ind.code)
+        current = draft.values.get(ind.code)
         if current is not None:
             lines.append(
                 _("Now: {value} (skip keeps it, - clears it)").format(value=_number(current))
@@ -280,16 +292,15 @@ class OfficerFlow:
 
     async def dialog(self, ctx: Context, text: str) -> list[Reply] | None:
         """Route a message to the report dialog in progress, if there is one."""
-        row = await ctx.store.get_dialog(ctx.address, ctx.now)
-        if row is None or row.kind != DIALOG_KIND:
+        draft = await self._draft(ctx)
+        if draft is None:
             return None
-        state = row.state
         word = normalize(text)
-        if state["mode"] == "confirm":
+        if draft.mode == "confirm" and draft.nonce is not None:
             if word in CONFIRM_WORDS:
-                return await self.confirm(ctx, state["nonce"])
+                return await self.confirm(ctx, draft.nonce)
             if word in EDIT_WORDS:
-                return await self.edit(ctx, state["nonce"])
+                return await self.edit(ctx, draft.nonce)
             if word in CANCEL_WORDS:
                 return await self.cancel(ctx)
             return None  # numbers pick the offered buttons; anything else is a new message
@@ -301,50 +312,48 @@ class OfficerFlow:
         ):
             return None  # a fresh report line replaces the dialog
         if word in SKIP_WORDS:
-            return await self._advance(ctx, state)
+            return await self._advance(ctx, draft)
         if word in BACK_WORDS:
-            state["step"] = max(0, int(state["step"]) - 1)
-            return await self._ask(ctx, state)
+            return await self._ask(ctx, replace(draft, step=max(0, draft.step - 1)))
         if word in CANCEL_WORDS:
             return await self.cancel(ctx)
-        code = self.reporting.indicators.codes[int(state["step"])]
+        code = self.reporting.indicators.codes[draft.step]
         if text.strip() in CLEAR_VALUES:
-            state["values"] = {k: v for k, v in state["values"].items() if k != code}
-            return await self._advance(ctx, state)
+            kept = {k: v for k, v in draft.values.items() if k != code}
+            return await self._advance(ctx, replace(draft, values=kept))
         value = self.reporting.indicators.parse_value(text, code)
         if isinstance(value, Problem):
-            return await self._ask(ctx, state, value.message())
-        values = {**state["values"], code: value}
+            return await self._ask(ctx, draft, value.message())
+        values = {**draft.values, code: value}
         problems = [p for p in self.reporting.indicators.check(values) if _concerns(p, code)]
         if problems:
-            return await self._ask(ctx, state, problems[0].message())
-        state["values"] = values
-        return await self._advance(ctx, state)
+            return await self._ask(ctx, draft, problems[0].message())
+        return await self._advance(ctx, replace(draft, values=values))
 
     async def resume(self, ctx: Context, rest: str) -> list[Reply]:
         """Back to the report after an emergency: ask the pending step again."""
-        row = await ctx.store.get_dialog(ctx.address, ctx.now)
-        if row is None or row.kind != DIALOG_KIND:
+        draft = await self._draft(ctx)
+        if draft is None:
             return [Reply(_("No report is in progress. Send BC to start one."))]
-        if row.state.get("mode") != "confirm":
-            return await self._ask(ctx, row.state)
+        if draft.mode != "confirm":
+            return await self._ask(ctx, draft)
         officer = await self.reporting.reports.officer(ctx.address)
-        period = self.reporting.calendar.get(row.state["period"])
+        period = self.reporting.calendar.get(draft.period)
         if officer is None or period is None:
             await ctx.store.clear_dialog(ctx.address)
             return [self.not_an_officer()]
-        return await self.ask_confirmation(ctx, officer, period, dict(row.state["values"]))
+        return await self.ask_confirmation(ctx, officer, period, dict(draft.values))
 
-    async def _advance(self, ctx: Context, state: dict[str, Any]) -> list[Reply]:
-        state["step"] = int(state["step"]) + 1
-        if state["step"] < len(self.reporting.indicators.codes):
-            return await self._ask(ctx, state)
+    async def _advance(self, ctx: Context, draft: ReportDraft) -> list[Reply]:
+        draft = replace(draft, step=draft.step + 1)
+        if draft.step < len(self.reporting.indicators.codes):
+            return await self._ask(ctx, draft)
         officer = await self.reporting.reports.officer(ctx.address)
-        period = self.reporting.calendar.get(state["period"])
+        period = self.reporting.calendar.get(draft.period)
         if officer is None or period is None:
             await ctx.store.clear_dialog(ctx.address)
             return [self.not_an_officer()]
-        return await self.ask_confirmation(ctx, officer, period, dict(state["values"]))
+        return await self.ask_confirmation(ctx, officer, period, dict(draft.values))
 
     # --- confirmation -------------------------------------------------------------------------
 
@@ -353,9 +362,9 @@ class OfficerFlow:
     ) -> list[Reply]:
         """Show every indicator and ask to confirm; nothing is saved before that."""
         nonce = secrets.token_hex(4)
-        state = {"mode": "confirm", "period": period.id, "values": values, "nonce": nonce,
-                 "unit": officer.unit_code}  # fmt: skip
-        await ctx.store.set_dialog(ctx.address, DIALOG_KIND, state, ctx.now + DIALOG_TTL)
+        draft = ReportDraft(period=period.id, unit=officer.unit_code, mode="confirm",
+                            values=values, nonce=nonce)  # fmt: skip
+        await self._save(ctx, draft)
         lines = await self.draft_lines(
             ctx.content, ctx.lang, ctx.now.date(), officer.unit_code, period, values
         )
@@ -413,16 +422,15 @@ class OfficerFlow:
 
     async def confirm(self, ctx: Context, nonce: str) -> list[Reply]:
         """Save the draft as a new version (once, however often confirm is pressed)."""
-        row = await ctx.store.get_dialog(ctx.address, ctx.now)
-        if row is None or row.kind != DIALOG_KIND or row.state.get("nonce") != nonce:
+        draft = await self._draft(ctx)
+        if draft is None or draft.nonce != nonce:
             return [Reply(_("Nothing to confirm: this report was already saved or cancelled. "
                             "/baocaocuatoi shows what is saved."))]  # fmt: skip
-        state = row.state
-        period = self.reporting.calendar.get(state["period"])
+        period = self.reporting.calendar.get(draft.period)
         assert period is not None
         # The period may have closed between the summary and the tap on "confirm".
         today = ctx.now.date()
-        is_closed = await self.reporting.closed_check(state["unit"], today)
+        is_closed = await self.reporting.closed_check(draft.unit, today)
         problem = period_problem(period, self.reporting.calendar, today, is_closed=is_closed)
         if problem is not None:
             await ctx.store.clear_dialog(ctx.address)
@@ -431,9 +439,9 @@ class OfficerFlow:
         try:
             report = await self.reporting.reports.save_report(
                 officer=ctx.address,
-                unit_code=state["unit"],
+                unit_code=draft.unit,
                 period_id=period.id,
-                values={k: int(v) for k, v in state["values"].items()},
+                values=dict(draft.values),
                 late=late,
                 now=ctx.now,
                 draft_nonce=nonce,
@@ -489,12 +497,11 @@ class OfficerFlow:
 
     async def edit(self, ctx: Context, nonce: str) -> list[Reply]:
         """Go through the draft's figures again, one by one."""
-        row = await ctx.store.get_dialog(ctx.address, ctx.now)
-        if row is None or row.state.get("nonce") != nonce:
+        draft = await self._draft(ctx)
+        if draft is None or draft.nonce != nonce:
             return [Reply(_("This report is no longer open for editing. Send it again."))]
-        state = {"mode": "guided", "step": 0, "values": row.state["values"],
-                 "period": row.state["period"], "unit": row.state["unit"]}  # fmt: skip
-        return await self._ask(ctx, state)
+        return await self._ask(ctx, ReportDraft(period=draft.period, unit=draft.unit,
+                                                values=draft.values))  # fmt: skip
 
     async def cancel(self, ctx: Context) -> list[Reply]:
         """Drop the draft; nothing is saved."""
@@ -612,12 +619,17 @@ async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float)
     now = engine.clock.now()
     drafts: list[tuple[str, str, OutboxMessage]] = []
     for address, state in await reporting.reports.drafts_awaiting_confirmation(now):
-        period = reporting.calendar.get(str(state.get("period")))
-        nonce = state.get("nonce")
-        if period is None or not isinstance(nonce, str) or state.get(SUSPENDED):
+        try:
+            draft = ReportDraft.from_state(state)
+        except ValueError as exc:
+            logger.warning("after restart: an unreadable report draft is skipped (%s)", exc)
+            continue
+        period = reporting.calendar.get(draft.period)
+        nonce = draft.nonce
+        if period is None or nonce is None or draft.suspended:
             # A draft put aside by an emergency keeps its own "back to my report" button.
             continue
-        values = {k: int(v) for k, v in dict(state.get("values", {})).items()}
+        values = dict(draft.values)
         lang = await lang_of(address)
         with use_language(lang):
             notice = _(
@@ -626,7 +638,7 @@ async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float)
             )
             lines = [notice]
             lines += await flow.draft_lines(
-                engine.content, lang, now.date(), str(state["unit"]), period, values
+                engine.content, lang, now.date(), draft.unit, period, values
             )
             if address.partition(":")[0] in NUMBERED_CHANNELS:
                 lines.append(_("Or type ok to confirm."))
