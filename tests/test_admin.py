@@ -24,7 +24,6 @@ from bot.reporting.periods import load_calendar
 from bot.reporting.service import Reporting
 from bot.settings import Settings
 from bot.storage import Store
-from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, button_data, say
 
 CODE_RE = re.compile(r"cb-[a-z0-9]{10}")
@@ -34,7 +33,7 @@ EngineFactory = Callable[..., Engine]
 
 @pytest.fixture
 def reporting(store: Store) -> Reporting:
-    return Reporting(load_indicators(), load_calendar(), ReportStore(store))
+    return Reporting(load_indicators(), load_calendar(), store.reports)
 
 
 @pytest.fixture

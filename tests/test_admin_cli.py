@@ -17,7 +17,6 @@ from bot.cli.reporting import COMMANDS, add_subcommands
 from bot.reporting.export import SHEET_DATA
 from bot.settings import Settings
 from bot.storage import Store
-from bot.storage.reports import ReportStore
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -53,7 +52,7 @@ async def test_invite_prints_code_then_link_and_the_code_works(
     assert code.startswith("cb-") and len(code) == 13
     assert lines[1] == f"https://t.me/bdg_bot?start={code}"
     assert "that-khe" in lines[2] and "Xã Thất Khê" in lines[2]
-    officer = await ReportStore(store).redeem_invite(code, "telegram:42", datetime.now(TZ))
+    officer = await store.reports.redeem_invite(code, "telegram:42", datetime.now(TZ))
     assert officer.unit_code == "that-khe"
 
 
@@ -92,7 +91,7 @@ async def test_errors_are_one_line_and_exit_1(
 async def test_officers_list_and_revoke(
     settings: Settings, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    reports = ReportStore(store)
+    reports = store.reports
     assert await run(settings, "officers", "list") == 0
     assert "no officers registered" in capsys.readouterr().out
     at = datetime(2026, 11, 28, 9, 0, tzinfo=TZ)
@@ -114,7 +113,7 @@ async def test_officers_list_and_revoke(
 
 
 async def file_one(store: Store) -> None:
-    reports = ReportStore(store)
+    reports = store.reports
     at = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
     await reports.create_invite("cb-x", "that-khe", datetime(2027, 1, 1, tzinfo=TZ), "t", at)
     await reports.redeem_invite("cb-x", "telegram:1", at)
@@ -170,11 +169,10 @@ async def test_unlock_cli_reopens_a_period_for_a_unit(
     settings: Settings, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot.cli.reporting import cmd_unlock
-    from bot.storage.reports import ReportStore
 
     code = await cmd_unlock(settings, parse(["unlock", "--unit", "that-khe", "--period",
                                              "2026-6T", "--days", "3"]))  # fmt: skip
     assert code == 0 and "that-khe may file 2026-6T until" in capsys.readouterr().out
-    assert await ReportStore(store).unlocked_until("that-khe", "2026-6T") is not None
+    assert await store.reports.unlocked_until("that-khe", "2026-6T") is not None
     bad = await cmd_unlock(settings, parse(["unlock", "--unit", "nowhere", "--period", "2026-6T"]))
     assert bad == 1

@@ -30,8 +30,6 @@ from bot.proactive.ratelimit import ChannelLimits
 from bot.reporting.invites import new_invite_code
 from bot.settings import Secret, Settings
 from bot.storage import Store
-from bot.storage.outbox import OutboxStore
-from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, button_data, say
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -46,7 +44,7 @@ async def subscribe(store: Store, *users: int, lang: str = "vi") -> None:
 
 
 async def officer(store: Store, address: str, unit: str) -> None:
-    reports = ReportStore(store)
+    reports = store.reports
     code = new_invite_code()
     await reports.create_invite(code, unit, NOW + timedelta(days=1), ADMIN, NOW)
     await reports.redeem_invite(code, address, NOW)
@@ -77,7 +75,7 @@ async def test_recipients_of_each_audience(store: Store, broadcasts: Broadcasts)
     await officer(store, "telegram:10", "that-khe")
     await officer(store, "telegram:11", "binh-gia")
     await officer(store, "telegram:12", "binh-gia")
-    await ReportStore(store).revoke_officer("telegram:12", NOW)
+    await store.reports.revoke_officer("telegram:12", NOW)
     await store.set_subscribed("telegram:10", True, NOW)
 
     subs = await broadcasts.recipients("subscribers")
@@ -111,12 +109,12 @@ async def test_the_same_broadcast_twice_is_queued_once(
     assert created and first.recipients == 3
     again, created = await broadcasts.create(audience="subscribers", text=text, created_by="cli")
     assert not created and again.id == first.id
-    assert await OutboxStore(store).counts() == {"queued": 3}
+    assert await store.outbox.counts() == {"queued": 3}
     other, created = await broadcasts.create(
         audience="subscribers", text=Localized("Tin khác", "Other"), created_by="cli"
     )
     assert created and other.id != first.id
-    keys = await OutboxStore(store).existing_keys([f"broadcast:{first.id}:telegram:1"])
+    keys = await store.outbox.existing_keys([f"broadcast:{first.id}:telegram:1"])
     assert keys == {f"broadcast:{first.id}:telegram:1"}
 
 
@@ -157,7 +155,7 @@ async def test_opting_out_mid_send_stops_the_queued_messages_at_once(
     b, _new = await broadcasts.create(
         audience="subscribers", text=Localized("Tin", "News"), created_by="cli"
     )
-    outbox = OutboxStore(store)
+    outbox = store.outbox
     async with Bot(fake.token, base_url=fake.base_url) as bot:
         sender = OutboxSender(
             outbox, {"telegram": TelegramSender(bot)}, {"telegram": ChannelLimits(10.0, 1.0)}
@@ -240,7 +238,7 @@ async def test_a_campaign_message_is_queued_once_on_its_day_at_its_time(
     [(_row, created)] = await service.run_campaigns(datetime(2026, 11, 15, 17, 0, tzinfo=TZ))
     assert not created
     assert await service.run_campaigns(datetime(2026, 11, 16, 9, 0, tzinfo=TZ)) == []
-    keys = await OutboxStore(store).existing_keys(
+    keys = await store.outbox.existing_keys(
         [
             "campaign:action-month:2026-11-15:telegram:1",
             "campaign:action-month:2026-11-15:telegram:2",
@@ -289,7 +287,7 @@ async def test_compose_preview_change_audience_confirm_once(
     assert "#1" in done and "1 người" in done
     # A double tap on "send" queues nothing more.
     assert "không còn mở" in all_text(await admin(admin_engine, button=send))
-    assert await OutboxStore(store).counts() == {"queued": 1}
+    assert await store.outbox.counts() == {"queued": 1}
     status = all_text(await admin(admin_engine, "/trangthai"))
     assert "Hàng đợi: 1 tin" in status and "#1" in status and "đã gửi 0/1" in status
     assert "#1" in all_text(await admin(admin_engine, "/trangthai 1"))
@@ -376,7 +374,7 @@ async def test_undeliverable_and_blocked_are_counted_in_the_status(
     fake.block_user(2)
     async with Bot(fake.token, base_url=fake.base_url) as bot:
         sender = OutboxSender(
-            OutboxStore(store), {"telegram": TelegramSender(bot)}, {"telegram": ChannelLimits()}
+            store.outbox, {"telegram": TelegramSender(bot)}, {"telegram": ChannelLimits()}
         )
         await sender.drain(within=10)
     status = await broadcasts.status(b.id)

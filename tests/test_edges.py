@@ -382,7 +382,7 @@ import bot.storage as storage
 migrate = storage.Store.migrate
 async def full_disk_migrate(self):
     # SQLite stops at this many pages exactly as on a full disk: "database or disk is full".
-    await self.db.execute("PRAGMA max_page_count=4")
+    await self._db.execute("PRAGMA max_page_count=4")
     return await migrate(self)
 storage.Store.migrate = full_disk_migrate
 from bot.cli.main import main

@@ -21,7 +21,6 @@ from bot.reporting.invites import new_invite_code
 from bot.reporting.parser import ParsedReport, parse_report, report_intent
 from bot.reporting.periods import load_calendar
 from bot.storage import Store
-from bot.storage.reports import ReportStore
 from tests.conftest import say
 
 INDICATORS = load_indicators()
@@ -66,7 +65,7 @@ def test_parser_never_raises_and_accepts_only_valid_reports(text: str) -> None:
 async def test_engine_answers_everything_and_saves_nothing(
     engine: Engine, store: Store, clock: FakeClock, text: str
 ) -> None:
-    reports = ReportStore(store)
+    reports = store.reports
     if await reports.officer("telegram:fuzz-officer") is None:
         code = new_invite_code()
         await reports.create_invite(code, "that-khe", clock.now() + timedelta(days=1), "t",

@@ -9,7 +9,6 @@ import pytest
 from bot.core.engine import Engine
 from bot.core.handlers import help as help_chat
 from bot.reporting.invites import new_invite_code
-from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, say
 
 AT = datetime(2026, 11, 28, 9, 0)
@@ -26,7 +25,7 @@ async def test_citizen_sees_citizen_commands_only(engine: Engine, channel: str) 
 
 
 async def test_officer_sees_the_report_commands(engine: Engine) -> None:
-    reports = ReportStore(engine.store)
+    reports = engine.store.reports
     code = new_invite_code()
     await reports.create_invite(code, "that-khe", AT + timedelta(days=1), ADMIN, AT)
     await reports.redeem_invite(code, "telegram:77", AT)

@@ -15,13 +15,13 @@ from bot.core.engine import Engine
 from bot.reporting.invites import new_invite_code
 from bot.settings import Settings
 from bot.storage import Store
-from bot.storage.reports import NotAllowed, ReportStore
+from bot.storage.reports import NotAllowed
 from tests.conftest import all_text, button_data, say
 
 
 async def invite(store: Store, unit: str, clock: FakeClock, days: int = 14) -> str:
     code = new_invite_code()
-    await ReportStore(store).create_invite(
+    await store.reports.create_invite(
         code, unit, clock.now() + timedelta(days=days), "cli", clock.now()
     )
     return code
@@ -44,10 +44,10 @@ async def test_invite_register_report_confirm(
     replies = await say(engine, "BC N tt=3 nd=120 nu=70", user="11", channel="telegram")
     text = all_text(replies)
     assert "120" in text and "chưa nhập" in text  # the indicators not given are shown
-    assert await ReportStore(store).current_report("that-khe", "2026-N") is None  # not yet
+    assert await store.reports.current_report("that-khe", "2026-N") is None  # not yet
     saved = await say(engine, button=confirm_data(replies), user="11", channel="telegram")
     assert "phiên bản 1" in all_text(saved) and "Xã Thất Khê" in all_text(saved)
-    report = await ReportStore(store).current_report("that-khe", "2026-N")
+    report = await store.reports.current_report("that-khe", "2026-N")
     assert report is not None and report.values == {"tt": 3, "nd": 120, "nu": 70}
     assert report.officer == "telegram:11" and not report.late
 
@@ -59,7 +59,7 @@ async def test_double_confirm_saves_once(engine: Engine, store: Store, clock: Fa
     await say(engine, button=data, user="12", channel="telegram")
     again = await say(engine, button=data, user="12", channel="telegram")
     assert "Không có gì để xác nhận" in all_text(again)
-    assert len(await ReportStore(store).history("that-khe", "2026-N")) == 1
+    assert len(await store.reports.history("that-khe", "2026-N")) == 1
 
 
 async def test_resubmission_keeps_history(engine: Engine, store: Store, clock: FakeClock) -> None:
@@ -67,7 +67,7 @@ async def test_resubmission_keeps_history(engine: Engine, store: Store, clock: F
     for value in (5, 7):
         replies = await say(engine, f"bao cao tt={value}", user="13", channel="telegram")
         await say(engine, button=confirm_data(replies), user="13", channel="telegram")
-    history = await ReportStore(store).history("dong-dang", "2026-N")
+    history = await store.reports.history("dong-dang", "2026-N")
     assert [r.values["tt"] for r in history] == [5, 7]
     assert [r.version for r in history] == [1, 2]
     status = all_text(await say(engine, "/baocaocuatoi", user="13", channel="telegram"))
@@ -87,7 +87,7 @@ async def test_every_problem_listed_and_nothing_saved(
     for needle in ("xy", "tt", "70", "50", "th", "hv", "Ví dụ"):
         assert needle in text, needle
     assert not [d for d in button_data(replies) if d.startswith("rep:ok")]
-    assert await ReportStore(store).current_report("that-khe", "2026-N") is None
+    assert await store.reports.current_report("that-khe", "2026-N") is None
 
 
 async def test_citizen_question_with_bao_cao_is_not_a_report(engine: Engine) -> None:
@@ -121,7 +121,7 @@ async def test_invite_code_as_plain_text_registers_on_zalo(
     code = await invite(store, "tam-thanh", clock)
     replies = await say(engine, code.upper(), user="z1", channel="zalo")
     assert "Phường Tam Thanh" in all_text(replies)
-    assert (await ReportStore(store).officer("zalo:z1")) is not None
+    assert (await store.reports.officer("zalo:z1")) is not None
 
 
 async def test_guided_report_survives_a_restart(
@@ -147,7 +147,7 @@ async def test_guided_report_survives_a_restart(
         replies = await say(engine, button="rep:skip", user="31", channel="telegram")
     assert any(d.startswith("rep:ok:") for d in button_data(replies))
     await say(engine, "ok", user="31", channel="telegram")
-    report = await ReportStore(store).current_report("that-khe", "2026-N")
+    report = await store.reports.current_report("that-khe", "2026-N")
     assert report is not None and report.values == {"tt": 3, "nd": 150, "nu": 130}
 
 
@@ -180,12 +180,12 @@ async def test_late_and_locked_periods(engine: Engine, store: Store, clock: Fake
     late = await say(engine, "BC 6T tt=1", user="41", channel="telegram")
     assert "muộn" in all_text(late)
     await say(engine, button=confirm_data(late), user="41", channel="telegram")
-    report = await ReportStore(store).current_report("that-khe", "2026-6T")
+    report = await store.reports.current_report("that-khe", "2026-6T")
     assert report is not None and report.late
     clock.set(datetime(2026, 8, 1, 9, 0))
     locked = await say(engine, "BC 2026-6T tt=2", user="41", channel="telegram")
     assert not [d for d in button_data(locked) if d.startswith("rep:ok")]
-    await ReportStore(store).unlock("that-khe", "2026-6T", datetime(2026, 8, 5).date(), "admin")
+    await store.reports.unlock("that-khe", "2026-6T", datetime(2026, 8, 5).date(), "admin")
     unlocked = await say(engine, "BC 2026-6T tt=2", user="41", channel="telegram")
     assert [d for d in button_data(unlocked) if d.startswith("rep:ok")]
 
@@ -195,7 +195,7 @@ async def test_officer_cannot_save_for_another_unit(
 ) -> None:
     await officer(engine, store, clock, "51", "that-khe")
     with pytest.raises(NotAllowed):
-        await ReportStore(store).save_report(
+        await store.reports.save_report(
             officer="telegram:51", unit_code="dong-dang", period_id="2026-N",
             values={"tt": 1}, late=False, now=clock.now(),
         )  # fmt: skip
@@ -208,11 +208,11 @@ async def test_officer_cannot_save_for_another_unit(
 async def test_arbitrary_text_after_bc_never_raises_or_saves(
     engine: Engine, store: Store, clock: FakeClock, tail: str
 ) -> None:
-    if not await ReportStore(store).officer("telegram:61"):
+    if not await store.reports.officer("telegram:61"):
         await officer(engine, store, clock, "61", "that-khe")
     replies = await say(engine, "BC " + tail, user="61", channel="telegram")
     assert replies and all(r.text for r in replies)
-    assert await ReportStore(store).current_report("that-khe", "2026-N") is None
+    assert await store.reports.current_report("that-khe", "2026-N") is None
     await say(engine, "/huy", user="61", channel="telegram")
 
 
@@ -225,7 +225,7 @@ async def test_confirming_after_the_period_closed_saves_nothing(
     clock.set(datetime(2026, 7, 16, 0, 5))
     replies = await say(engine, button=confirm_data(draft), user="42", channel="telegram")
     assert "Đã lưu" not in all_text(replies)
-    assert await ReportStore(store).current_report("that-khe", "2026-6T") is None
+    assert await store.reports.current_report("that-khe", "2026-6T") is None
 
 
 async def test_start_with_another_parameter_gets_the_welcome(engine: Engine) -> None:
@@ -241,7 +241,7 @@ async def test_admin_unlocks_a_closed_period_for_one_unit(
     refused = await say(engine, "BC 2026-6T tt=2", user="43", channel="telegram")
     assert not [d for d in button_data(refused) if d.startswith("rep:ok")]
     not_admin = await say(engine, "/mokhoa that-khe 2026-6T 3", user="43", channel="telegram")
-    assert await ReportStore(store).unlocked_until("that-khe", "2026-6T") is None
+    assert await store.reports.unlocked_until("that-khe", "2026-6T") is None
     assert "quản trị" in all_text(not_admin).lower() or "admin" in all_text(not_admin).lower()
     done = await say(engine, "/mokhoa that-khe 2026-6T 3", user="9001", channel="telegram")
     assert "04/08/2026" in all_text(done)
@@ -269,5 +269,5 @@ async def test_telegram_passes_the_officers_name_and_registration_keeps_it(
     inc = to_incoming(Update.de_json(update, None))
     assert inc is not None and inc.display_name == "Nông Thị Hoa"
     await engine.handle(inc)
-    found = await ReportStore(store).officer("telegram:61")
+    found = await store.reports.officer("telegram:61")
     assert found is not None and found.label() == "Nông Thị Hoa (telegram:61)"

@@ -16,8 +16,6 @@ from bot.proactive.ratelimit import ChannelLimits
 from bot.reporting.invites import new_invite_code
 from bot.settings import Settings
 from bot.storage import Store
-from bot.storage.outbox import OutboxStore
-from bot.storage.reports import ReportStore
 from tests.conftest import all_text, button_data, say
 
 
@@ -42,7 +40,7 @@ async def restart(
     """A new engine over the same database, its start-up pass run and its outbox drained."""
     rt = build_runtime(settings, store, content, clock)
     recorder = Recorder("telegram")
-    sender = OutboxSender(OutboxStore(store), {"telegram": recorder}, FAST)
+    sender = OutboxSender(store.outbox, {"telegram": recorder}, FAST)
     await scheduled_passes(rt, sender).restart_pass()
     await sender.drain(within=5)
     return rt.engine, recorder
@@ -50,7 +48,7 @@ async def restart(
 
 async def register(engine: Engine, store: Store, clock: FakeClock, user: str) -> None:
     code = new_invite_code()
-    await ReportStore(store).create_invite(
+    await store.reports.create_invite(
         code, "that-khe", clock.now() + timedelta(days=14), "cli", clock.now()
     )
     await say(engine, f"/start {code}", user=user, channel="telegram")
@@ -75,7 +73,7 @@ async def test_saved_but_not_acknowledged_is_acknowledged_once_after_restart(
     # A second restart says nothing more; the report is there once.
     _engine3, again = await restart(settings, store, content, clock)
     assert again.sent == []
-    assert len(await ReportStore(store).history("that-khe", "2026-N")) == 1
+    assert len(await store.reports.history("that-khe", "2026-N")) == 1
 
 
 async def test_a_delivered_saved_reply_is_not_repeated_after_restart(
@@ -101,9 +99,9 @@ async def test_a_saved_reply_on_a_channel_without_delivery_reports_is_cleared_la
     await register(engine, store, clock, "33")
     draft = await say(engine, "BC N tt=3", user="33", channel="telegram")
     await say(engine, button=confirm_of(draft), user="33", channel="telegram")
-    assert len(await ReportStore(store).owed_acks()) == 1
+    assert len(await store.reports.owed_acks()) == 1
     await asyncio.sleep(0.3)
-    assert await ReportStore(store).owed_acks() == []
+    assert await store.reports.owed_acks() == []
 
 
 async def test_an_unconfirmed_draft_is_announced_after_restart_and_confirm_saves_once(
@@ -127,7 +125,7 @@ async def test_an_unconfirmed_draft_is_announced_after_restart_and_confirm_saves
     # The press redelivered (or the old button pressed too) saves nothing more.
     twice = await say(engine2, button=old_confirm, user="34", channel="telegram")
     assert "Đã lưu" not in all_text(twice)
-    history = await ReportStore(store).history("that-khe", "2026-N")
+    history = await store.reports.history("that-khe", "2026-N")
     assert len(history) == 1 and history[0].values == {"tt": 3, "nd": 120, "nu": 70}
 
 
@@ -144,5 +142,5 @@ async def test_a_notice_queued_but_not_sent_is_dropped_when_the_draft_is_confirm
     assert await restart_notices(engine2, reporting, 0.0) == 1  # queued, not yet sent
     await say(engine2, button=confirm_of(draft), user="35", channel="telegram")
     recorder = Recorder("telegram")
-    await OutboxSender(OutboxStore(store), {"telegram": recorder}, FAST).drain(within=5)
+    await OutboxSender(store.outbox, {"telegram": recorder}, FAST).drain(within=5)
     assert recorder.sent == []  # "not saved" must not follow "saved"

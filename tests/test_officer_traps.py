@@ -29,7 +29,6 @@ from bot.reporting.periods import load_calendar
 from bot.reporting.service import resolve_period
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import Store
-from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, button_data, say
 
 TG: Channel = "telegram"
@@ -47,7 +46,7 @@ async def officer(
 ) -> None:
     await speaks(store, user)
     code = new_invite_code()
-    await ReportStore(store).create_invite(
+    await store.reports.create_invite(
         code, unit, clock.now() + timedelta(days=14), "cli", clock.now()
     )
     replies = await say(engine, f"/start {code}", user=user, channel=TG, lang="en")
@@ -82,7 +81,7 @@ async def test_correction_changes_only_the_named_codes(
     assert "• vu DV/GBV cases detected: not filed → 2" in preview  # marked as a change
     assert "tt=-" in preview  # how to clear one
     await file(engine, "1", "BC N vu=2 ht=2")
-    report = await ReportStore(store).current_report("that-khe", "2026-N")
+    report = await store.reports.current_report("that-khe", "2026-N")
     assert report is not None
     assert report.values == {"tt": 3, "nd": 120, "nu": 70, "vu": 2, "ht": 2}
     # An explicit dash clears a value; a change reads old → new.
@@ -90,7 +89,7 @@ async def test_correction_changes_only_the_named_codes(
     assert "• ht Victims supported: 2 → not filed" in preview
     assert "• tt Communication sessions: 3 → 4" in preview
     await file(engine, "1", "BC N ht=- tt=4")
-    report = await ReportStore(store).current_report("that-khe", "2026-N")
+    report = await store.reports.current_report("that-khe", "2026-N")
     assert report is not None and report.values == {"tt": 4, "nd": 120, "nu": 70, "vu": 2}
 
 
@@ -212,7 +211,7 @@ async def test_a_revoked_officer_cannot_register_again_with_an_ordinary_invite(
     engine: Engine, store: Store, clock: FakeClock
 ) -> None:
     await officer(engine, store, clock, "7")
-    reports = ReportStore(store)
+    reports = store.reports
     assert await reports.revoke_officer(f"{TG}:7", clock.now())
     other = new_invite_code()  # even for another commune
     await reports.create_invite(
@@ -245,7 +244,7 @@ async def test_invites_can_be_listed_and_withdrawn_in_chat(
     assert code not in await tell(engine, "9001", "/loimoi")
     await speaks(store, "10")
     assert "withdrawn" in await tell(engine, "10", f"/dangky_canbo {code}")
-    assert await ReportStore(store).officer(f"{TG}:10") is None
+    assert await store.reports.officer(f"{TG}:10") is None
     assert "administrators only" in await tell(engine, "10", "/loimoi")
 
 
@@ -256,7 +255,7 @@ async def test_wrong_codes_are_throttled_per_sender(
     for _ in range(5):
         assert "does not exist" in await tell(engine, "11", "/dangky_canbo cb-zzzzzzzzzz")
     good = new_invite_code()
-    await ReportStore(store).create_invite(
+    await store.reports.create_invite(
         good, "that-khe", clock.now() + timedelta(days=1), "a", clock.now()
     )
     blocked = await tell(engine, "11", f"/dangky_canbo {good}")  # even a good one, for now
@@ -394,7 +393,7 @@ async def test_the_officers_display_name_is_kept_and_exported(
 ) -> None:
     await speaks(store, "13")
     code = new_invite_code()
-    reports = ReportStore(store)
+    reports = store.reports
     await reports.create_invite(
         code, "that-khe", clock.now() + timedelta(days=1), "a", clock.now()
     )

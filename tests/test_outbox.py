@@ -64,7 +64,7 @@ def message(i: int, chat: int, **kw: object) -> OutboxMessage:
 
 @pytest.fixture
 def outbox(store: Store) -> OutboxStore:
-    return OutboxStore(store)
+    return store.outbox
 
 
 @pytest.fixture
@@ -290,7 +290,7 @@ async def test_two_processes_share_one_budget_and_never_send_a_row_twice(
     try:
         limits = ChannelLimits(20.0, 1.0)
         a = sender_for(outbox, bot, limits)
-        b = sender_for(OutboxStore(other), bot, limits)
+        b = sender_for(other.outbox, bot, limits)
         await asyncio.gather(a.drain(within=30), b.drain(within=30))
     finally:
         await other.close()
@@ -358,7 +358,7 @@ from bot.storage import Store
 async def main(db, base_url, token):
     store = await Store.open(db)
     async with Bot(token, base_url=base_url) as bot:
-        sender = OutboxSender(OutboxStore(store), {"telegram": TelegramSender(bot)},
+        sender = OutboxSender(store.outbox, {"telegram": TelegramSender(bot)},
                               {"telegram": ChannelLimits()}, stale_after=1.0)
         await sender.drain()
     await store.close()

@@ -26,7 +26,6 @@ from bot.messages import Incoming
 from bot.reporting.invites import new_invite_code
 from bot.settings import Secret, Settings
 from bot.storage import Store, migrations
-from bot.storage.reports import ReportStore
 from tests.conftest import say
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -194,7 +193,7 @@ async def test_kill_9_in_a_guided_report_resumes_and_confirmed_report_survives(
     code = new_invite_code()
     store = await Store.open(db)
     clock = FakeClock(datetime(2026, 11, 28, 9, 0))
-    await ReportStore(store).create_invite(
+    await store.reports.create_invite(
         code, "that-khe", clock.now() + timedelta(days=3650), "test", clock.now()
     )
     await store.close()
@@ -225,7 +224,7 @@ async def test_kill_9_in_a_guided_report_resumes_and_confirmed_report_survives(
     proc.send_signal(signal.SIGKILL)
     await proc.wait()
     store = await Store.open(db)
-    report = await ReportStore(store).current_report("that-khe", "2026-N")
+    report = await store.reports.current_report("that-khe", "2026-N")
     await store.close()
     await fake.stop()
     assert report is not None and report.values == {"tt": 3, "nd": 120, "nu": 60}
@@ -251,10 +250,9 @@ async def test_the_scheduler_purges_expired_message_ids_every_hour(
     from bot.app import scheduled_passes
     from bot.proactive.outbox import OutboxSender
     from bot.proactive.scheduler import PURGE_JOB_ID, build_scheduler
-    from bot.storage.outbox import OutboxStore
 
     async with open_runtime(settings, clock) as rt:
-        background = scheduled_passes(rt, OutboxSender(OutboxStore(rt.store), {}, {}))
+        background = scheduled_passes(rt, OutboxSender(rt.store.outbox, {}, {}))
         job = build_scheduler(background, rt.settings.tz).get_job(PURGE_JOB_ID)
         assert job is not None and job.trigger.interval == timedelta(hours=1)
         await rt.store.track_messages("telegram:79", "79", [1, 2], clock.now())
@@ -326,7 +324,7 @@ async def test_kill_9_right_after_confirm_the_officer_always_learns_the_outcome(
     codes = []
     for unit in KILL_UNITS[:runs]:
         codes.append(new_invite_code())
-        await ReportStore(store).create_invite(
+        await store.reports.create_invite(
             codes[-1], unit, clock.now() + timedelta(days=3650), "test", clock.now()
         )
     await store.close()

@@ -29,7 +29,6 @@ from bot.reporting.periods import PeriodCalendar, PeriodKind, ReminderSettings, 
 from bot.settings import Secret, Settings
 from bot.storage import Store
 from bot.storage.outbox import OutboxStore
-from bot.storage.reports import ReportStore
 from tests.conftest import ADMIN, all_text, say
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -58,14 +57,14 @@ class Recorder:
 
 
 async def register(store: Store, address: str, unit: str, at: datetime) -> None:
-    reports = ReportStore(store)
+    reports = store.reports
     code = new_invite_code()
     await reports.create_invite(code, unit, at + timedelta(days=1), ADMIN, at)
     await reports.redeem_invite(code, address, at)
 
 
 async def file_report(store: Store, address: str, unit: str, period: str, at: datetime) -> None:
-    await ReportStore(store).save_report(
+    await store.reports.save_report(
         officer=address, unit_code=unit, period_id=period, values={"tt": 1}, late=False, now=at
     )
 
@@ -80,7 +79,7 @@ class World:
     outbox: OutboxStore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.outbox = OutboxStore(self.store)
+        self.outbox = self.store.outbox
 
 
 def local(day: date, hour: int = 8, minute: int = 0) -> datetime:
@@ -104,7 +103,7 @@ async def world(store: Store, content: Content) -> World:
     )
     recorder = Recorder()
     sender = OutboxSender(
-        OutboxStore(store),
+        store.outbox,
         {"telegram": recorder},
         {"telegram": ChannelLimits()},
         idle_poll=0.01,
@@ -257,7 +256,7 @@ async def test_nothing_is_due_before_the_reminder_time(world: World) -> None:
 
 
 async def test_revoked_officers_are_not_reminded(world: World) -> None:
-    await ReportStore(world.store).revoke_officer("telegram:5102", world.clock.now())
+    await world.store.reports.revoke_officer("telegram:5102", world.clock.now())
     plan = await world.reminders.plan(local(date(2026, 6, 8)))
     assert "telegram:5102" not in {p.address for p in plan.planned}
 
@@ -343,7 +342,7 @@ async def test_the_daily_job_is_one_stable_job_at_the_configured_time(
     runtime: tuple[Runtime, FakeClock],
 ) -> None:
     rt, _clock = runtime
-    background = scheduled_passes(rt, OutboxSender(OutboxStore(rt.store), {}, {}))
+    background = scheduled_passes(rt, OutboxSender(rt.store.outbox, {}, {}))
     scheduler = build_scheduler(background, rt.settings.tz)
     job = scheduler.get_job(REMINDER_JOB_ID)
     assert job is not None
@@ -439,7 +438,7 @@ async def test_cli_dry_run_prints_the_plan_then_a_run_sends_once(
                        for line in out.splitlines())  # fmt: skip
         assert fake.sent() == []
         store = await Store.open(db_path)
-        assert await OutboxStore(store).counts() == {}
+        assert await store.outbox.counts() == {}
         await store.close()
 
         args.dry_run = False

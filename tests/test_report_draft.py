@@ -44,7 +44,7 @@ from bot.reporting.periods import load_calendar
 from bot.reporting.status import period_status
 from bot.settings import Settings
 from bot.storage import Store
-from bot.storage.reports import Report, ReportStore
+from bot.storage.reports import Report
 from tests.conftest import ADMIN, all_text, say
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -343,7 +343,7 @@ def report_engine(settings: Settings, store: Store, content: Content, clock: Fak
 
 
 async def file_report(store: Store, unit: str, period: str, values: dict[str, int]) -> None:
-    reports = ReportStore(store)
+    reports = store.reports
     at = datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
     officer = f"telegram:off-{unit}"
     if await reports.officer(officer) is None:

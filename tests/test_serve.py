@@ -9,7 +9,6 @@ from pathlib import Path
 from bot.app import channels_for, missing_setting, open_runtime, serve
 from bot.clock import FakeClock
 from bot.settings import Secret, Settings, ZaloSettings
-from bot.storage.reports import ReportStore
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 
@@ -39,7 +38,7 @@ async def test_running_bot_answers_and_reminds_an_officer_at_start_up(tmp_path: 
         telegram_rate_per_chat=1000.0,
     )
     async with open_runtime(settings, clock) as rt:
-        reports = ReportStore(rt.store)
+        reports = rt.store.reports
         await reports.create_invite("cb-test000001", "that-khe", clock.now() + timedelta(days=9),
                                     "test", clock.now())  # fmt: skip
         await reports.redeem_invite("cb-test000001", "telegram:801", clock.now())

@@ -29,7 +29,6 @@ from bot.core.engine import Engine
 from bot.messages import Incoming, Reply
 from bot.settings import Secret, Settings
 from bot.storage import StorageError, Store
-from bot.storage.reports import ReportStore
 from tests.conftest import all_text, button_data, say
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
@@ -86,7 +85,7 @@ def disk_full(store: Store, monkeypatch: pytest.MonkeyPatch, *, only: str = "") 
     With `only` (e.g. "COMMIT"), just that statement fails: the transaction's statements
     run, and the commit is refused, as when the disk fills mid-transaction.
     """
-    db = store.db
+    db = store._db
     execute, executemany = db.execute, db.executemany
 
     async def fail(*args: object) -> Any:
@@ -324,7 +323,7 @@ async def assert_not_saved_and_kept(
     assert "Chưa lưu được" in text or "Not saved" in text, text
     assert "Confirm" in text or "Xác nhận" in text, text
     assert data in button_data(replies)  # Confirm again, with the same draft
-    assert await ReportStore(store).current_report("that-khe", "2026-N") is None
+    assert await store.reports.current_report("that-khe", "2026-N") is None
     row = await store.get_dialog(f"telegram:{user}", clock.now())
     assert row is not None and data.endswith(row.state["nonce"])
 
@@ -334,7 +333,7 @@ async def confirm_saves_once(engine: Engine, store: Store, user: str, data: str)
     assert "phiên bản 1" in all_text(saved)
     again = await say(engine, button=data, user=user, channel="telegram")
     assert "Không có gì để xác nhận" in all_text(again)
-    history = await ReportStore(store).history("that-khe", "2026-N")
+    history = await store.reports.history("that-khe", "2026-N")
     assert [r.values for r in history] == [{"tt": 3, "nd": 120, "nu": 70}]
 
 

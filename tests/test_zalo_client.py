@@ -309,7 +309,7 @@ async def test_seed_once_but_a_new_environment_pair_wins(db_path: Path, clock: F
     try:
         assert await seed_tokens(store, "AT-env", "RT-env", clock.now())
         assert not await seed_tokens(store, "AT-env", "RT-env", clock.now())
-        await store.db.execute(
+        await store._db.execute(
             "UPDATE zalo_tokens SET access_token = 'AT-9', refresh_token = 'RT-9'"
         )
         # A restart with the same environment keeps the rotated pair...

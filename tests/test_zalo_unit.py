@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.channels.lanes import Lanes
 from bot.channels.zalo.adapter import (
-    Lanes,
     dedupe_key,
     event_time,
     parse_location,
@@ -21,7 +21,7 @@ from bot.channels.zalo.adapter import (
     user_of,
     verify_signature,
 )
-from bot.channels.zalo.client import MAX_TEXT, split_text, utf16_len
+from bot.channels.zalo.client import MAX_ZALO_TEXT, split_text, utf16_len
 from bot.i18n import use_language
 from bot.messages import Button, Document, Location, Reply
 
@@ -167,7 +167,7 @@ def test_split_2500_characters_into_clean_parts() -> None:
     assert 2500 <= len(text) <= 3200
     parts = split_text(text)
     assert len(parts) == 2
-    assert all(utf16_len(p) <= MAX_TEXT for p in parts)
+    assert all(utf16_len(p) <= MAX_ZALO_TEXT for p in parts)
     assert all(p == p.strip() and p.endswith(".") for p in parts)  # cut between paragraphs
     assert "".join(parts).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(
         " ", ""
@@ -176,7 +176,7 @@ def test_split_2500_characters_into_clean_parts() -> None:
 
 def test_split_counts_emoji_as_two_units() -> None:
     parts = split_text("🚨" * 1500)
-    assert len(parts) == 2 and all(utf16_len(p) <= MAX_TEXT for p in parts)
+    assert len(parts) == 2 and all(utf16_len(p) <= MAX_ZALO_TEXT for p in parts)
 
 
 @given(st.text(max_size=6000))

@@ -26,7 +26,7 @@ from bot.core.render import option_data
 from bot.core.safety import Assessment, assess
 from bot.i18n import _, normalize_language, set_language, use_language
 from bot.messages import Button, Incoming, Reply
-from bot.storage import StorageError, Store, UserRow
+from bot.storage import Bookkeeping, StorageError, Store, UserRow
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ class Outcome:
     answer_topic: str | None
     #: The classifier's probability for its best class, in percent (0 when it was not asked).
     score: float
+    #: What is kept after this exchange, when the channel asked to write it itself (`hold`).
+    bookkeeping: Bookkeeping | None = None
 
 
 Handler = Callable[[Context, str], Awaitable[list[Reply]]]
@@ -197,13 +199,21 @@ class Engine:
         """Answer one incoming event; never raises, always answers (see `respond`)."""
         return (await self.respond(inc, defer_writes=defer_writes)).replies
 
-    async def respond(self, inc: Incoming, *, defer_writes: bool = False) -> Outcome:
+    async def respond(
+        self,
+        inc: Incoming,
+        *,
+        defer_writes: bool = False,
+        hold: bool = False,
+        update: tuple[str, str] | None = None,
+    ) -> Outcome:
         """Answer one incoming event; never raises, always answers, a storage fault included.
 
-        The menu and counter writes after the answer are best effort. With `defer_writes`
-        (a channel, which sends the replies at once) they run in the background; otherwise
-        they are awaited, for a bounded time. Either way the sender's next event waits
-        (briefly) for them, so a bare "1" picks from the menu just offered.
+        What is kept after the answer (counter, numbered options, `update` id) is written in
+        one best-effort transaction. With `hold` the channel writes it itself, with the ids
+        of the messages it sent (`sent`); with `defer_writes` it runs in the background;
+        otherwise it is awaited, for a bounded time. Either way the sender's next event
+        waits (briefly) for it, so a bare "1" picks from the menu just offered.
         """
         store = self.store
         await store.settle(inc.address)
@@ -224,14 +234,15 @@ class Engine:
                 ]
             if not replies:
                 replies = [Reply(_("Done."))]
+        book = Bookkeeping(inc.address, ctx.now, update=update)
         if ctx.numbered:
-            menu = store.set_menu(inc.address, _options(replies), ctx.now)
-            store.later(inc.address, menu, "menu")
+            book.menu = _options(replies)
         if ctx.topic is not None:
-            count = store.count(ctx.now.date(), inc.channel, ctx.topic, ctx.emergency)
-            store.later(inc.address, count, "counter")
-        if not defer_writes:
-            await store.settle(inc.address)
+            book.counter = (ctx.now.date(), inc.channel, ctx.topic, ctx.emergency)
+        if not hold:
+            store.later(inc.address, store.record_exchange(book), "bookkeeping")
+            if not defer_writes:
+                await store.settle(inc.address)
         for reply in replies:
             reply.lang = reply.lang or ctx.lang
         answer_topic = ctx.extra.get("answer_topic")
@@ -242,6 +253,7 @@ class Engine:
             emergency=ctx.emergency,
             answer_topic=answer_topic if isinstance(answer_topic, str) else None,
             score=float(score) if isinstance(score, int | float) else 0.0,
+            bookkeeping=book if hold else None,
         )
 
     async def _dispatch(self, ctx: Context) -> list[Reply]:
@@ -358,19 +370,30 @@ class Engine:
             return await self.stale_button(ctx, data)
         return await handler(ctx, rest)
 
-    async def sent(self, inc: Incoming, chat_key: str, message_ids: list[int]) -> None:
-        """The replies to `inc` were sent: run the delivery hooks; keep the message ids (48 h)
-        so /xoa can delete them."""
+    async def sent(
+        self,
+        inc: Incoming,
+        chat_key: str,
+        message_ids: list[int],
+        book: Bookkeeping | None = None,
+        *,
+        keep_ids: bool = True,
+    ) -> None:
+        """The replies to `inc` were sent: run the delivery hooks, then write what is kept of
+        the exchange (`book` from `respond(hold=True)`, and the message ids for 48 h so /xoa
+        can delete them) in one transaction."""
         for hook in self.delivered_hooks:
             await hook(inc)
-        if inc.channel not in DELETING_CHANNELS:
-            return
-        ids = list(message_ids)
-        if inc.message_id is not None:
-            ids.append(inc.message_id)
+        book = book or Bookkeeping(inc.address, self.clock.now())
+        if keep_ids and inc.channel in DELETING_CHANNELS:
+            book.chat_key = chat_key
+            book.message_ids = list(message_ids)
+            if inc.message_id is not None:
+                book.message_ids.append(inc.message_id)
         # After the reply: best effort, bounded; an overrun ends before the sender's next event.
-        track = self.store.track_messages(inc.address, chat_key, ids, self.clock.now())
-        await self.store.within(track, None, "message ids", key=inc.address)
+        await self.store.within(
+            self.store.record_exchange(book), None, "bookkeeping", key=inc.address
+        )
 
 
 class RecentLanguages:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ __all__ = [
     "SETTLE_WAIT",
     "UNWRITABLE_PAUSE",
     "UPDATE_ID_TTL",
+    "Bookkeeping",
     "DialogRow",
     "StorageError",
     "Store",
@@ -73,6 +74,33 @@ class DialogRow:
     expires_at: datetime
 
 
+@dataclass(slots=True)
+class Bookkeeping:
+    """What is kept after one answered message, written together in ONE transaction.
+
+    The update id (so a re-delivery is not answered twice), the anonymous counter, the
+    numbered options just offered, the ids of the messages of the exchange (for /xoa).
+    """
+
+    address: str
+    at: datetime
+    update: tuple[str, str] | None = None
+    counter: tuple[date, str, str, bool] | None = None
+    #: None leaves the menu as it is; a list replaces it ([] clears it).
+    menu: list[str] | None = None
+    chat_key: str = ""
+    message_ids: list[int] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        """Whether there is nothing to write."""
+        return (
+            self.update is None
+            and self.counter is None
+            and self.menu is None
+            and not self.message_ids
+        )
+
+
 class Store(Database):
     """The bot's database: the citizens' state here, the other table groups as repositories."""
 
@@ -96,6 +124,54 @@ class Store(Database):
             best_effort=True,
         )
         return inserted == 1
+
+    async def seen(self, channel: str, update_key: str) -> bool:
+        """Whether an update id was answered before (a read: never waits for a writer).
+
+        Callers bound it with `within(..., default=False)`: a check that cannot be made lets
+        the message through (a rare duplicate answer is better than silence). The id itself
+        is written with the rest of the exchange (`record_exchange`).
+        """
+        row = await self.fetchone(
+            "SELECT 1 FROM processed_updates WHERE channel = ? AND update_key = ?",
+            (channel, update_key),
+        )
+        return row is not None
+
+    async def record_exchange(self, book: Bookkeeping) -> None:
+        """Write what follows one answered message in one best-effort transaction."""
+        if book.empty():
+            return
+        async with self.transaction(best_effort=True) as db:
+            if book.update is not None:
+                await db.execute(
+                    "INSERT OR IGNORE INTO processed_updates (channel, update_key, seen_at) "
+                    "VALUES (?, ?, ?)",
+                    (*book.update, _iso(book.at)),
+                )
+            if book.counter is not None:
+                day, channel, topic, emergency = book.counter
+                await db.execute(
+                    "INSERT INTO counters (day, channel, topic, emergency, n) "
+                    "VALUES (?, ?, ?, ?, 1) ON CONFLICT (day, channel, topic, emergency) "
+                    "DO UPDATE SET n = n + 1",
+                    (day.isoformat(), channel, topic, int(emergency)),
+                )
+            if book.menu:
+                await db.execute(
+                    "INSERT INTO menus (address, options, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (address) DO UPDATE SET options = excluded.options, "
+                    "created_at = excluded.created_at",
+                    (book.address, json.dumps(book.menu), _iso(book.at)),
+                )
+            elif book.menu is not None:
+                await db.execute("DELETE FROM menus WHERE address = ?", (book.address,))
+            if book.message_ids:
+                await db.executemany(
+                    "INSERT OR IGNORE INTO tracked_messages "
+                    "(address, chat_key, message_id, sent_at) VALUES (?, ?, ?, ?)",
+                    [(book.address, book.chat_key, m, _iso(book.at)) for m in book.message_ids],
+                )
 
     # --- users ---------------------------------------------------------------------------
 

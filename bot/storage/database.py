@@ -210,16 +210,20 @@ class Database:
             self._unwritable_until = now + UNWRITABLE_PAUSE
 
     @contextlib.asynccontextmanager
-    async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(
+        self, *, durable: bool = False, best_effort: bool = False
+    ) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block as one write transaction, serialised with every other writer.
 
         `durable=True` syncs the commit to disk before returning (power-loss safe); it costs
         an fsync, so only what a person confirmed asks for it. Such a transaction also waits
         for a locked database (up to `durable_wait`) where others fail after the busy timeout.
-        Whatever fails, nothing of the block is kept (it is rolled back).
+        Whatever fails, nothing of the block is kept (it is rolled back). A `best_effort`
+        transaction is skipped (raising `Unwritable`) while writes are failing.
         """
         start = asyncio.get_running_loop().time()
         async with self._writer(self.durable_wait if durable else LOCK_WAIT):
+            self._writable(best_effort)
             if durable:
                 await self._db.execute("PRAGMA synchronous=FULL")
             try:

@@ -152,29 +152,35 @@ class TelegramChannel:
         self._background: set[asyncio.Task[None]] = set()
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Handle one update: de-duplicate, answer buttons, run the engine, send the replies."""
+        """Handle one update: de-duplicate, answer buttons, run the engine, send the replies.
+
+        What is kept of the exchange (its update id, the counter, the message ids) is written
+        once, after the replies went out: one write transaction per message.
+        """
         engine = self.engine
         store = engine.store
-        # Telegram already counts the update as received: a check that cannot be made (a
-        # locked or full database) lets it through, since a rare duplicate beats silence.
-        fresh = store.first_time("telegram", str(update.update_id), engine.clock.now())
-        if not await store.within(fresh, True, "de-duplication"):
-            logger.info("duplicate update %s ignored", update.update_id)
-            return
+        inc = to_incoming(update)
         if update.callback_query is not None:
             with contextlib.suppress(TelegramError):
                 await update.callback_query.answer()
-        inc = to_incoming(update)
         if inc is None or update.effective_chat is None:
             return
-        replies = await engine.handle(inc, defer_writes=True)
+        # The sender's previous exchange is written first, so its update id is seen. Telegram
+        # already counts the update as received: a check that cannot be made (a locked or
+        # full database) lets it through, since a rare duplicate beats silence.
+        await store.settle(inc.address)
+        key = str(update.update_id)
+        if await store.within(store.seen("telegram", key), False, "de-duplication"):
+            logger.info("duplicate update %s ignored", update.update_id)
+            return
+        outcome = await engine.respond(inc, hold=True, update=("telegram", key))
         chat_id = update.effective_chat.id
         sent_ids: list[int] = []
-        for reply in replies:
+        for reply in outcome.replies:
             sent_ids.extend(await self.send(chat_id, reply, lang=inc.locale_hint))
         # After /xoa nothing of this exchange is kept, not even the id of the /xoa message.
-        if all(reply.track for reply in replies):
-            await engine.sent(inc, str(chat_id), sent_ids)
+        keep = all(reply.track for reply in outcome.replies)
+        await engine.sent(inc, str(chat_id), sent_ids, outcome.bookkeeping, keep_ids=keep)
 
     async def send(self, chat_id: int, reply: Reply, lang: str | None = None) -> list[int]:
         """Send one reply; return the ids of the messages it produced that should be kept."""

@@ -587,13 +587,17 @@ class ZaloChannel:
             return
         now = rt.clock.now()
         store = rt.store
+        key = dedupe_key(event)
         # Zalo got its 200 already: a check that cannot be made (a locked or full database)
-        # lets the event through, since a rare duplicate answer beats silence.
-        fresh = store.first_time("zalo", dedupe_key(event), now)
-        if not await store.within(fresh, True, "de-duplication"):
+        # lets the event through, since a rare duplicate answer beats silence. The user's
+        # previous exchange is written first (`settle`), so its event id is seen.
+        await store.settle(f"zalo:{user}")
+        if await store.within(store.seen("zalo", key), False, "de-duplication"):
             logger.info("duplicate Zalo event %s ignored", name)
             return
         if name == "unfollow":
+            # Nothing is kept about an unfollowed user but the (hashed) event id itself.
+            await store.within(store.first_time("zalo", key, now), True, "de-duplication")
             await self.forget(user)
             return
         inc = to_incoming(event)
@@ -610,8 +614,15 @@ class ZaloChannel:
             # name a person). Best effort: without it the registration goes on unnamed.
             shown = await self.client.user_display_name(user)
             inc = dataclasses.replace(inc, display_name=shown)
-        replies = await rt.engine.handle(inc, defer_writes=True)
-        await self.send_replies(user, replies)
+        outcome = await rt.engine.respond(inc, hold=True, update=("zalo", key))
+        result = await self.send_replies(user, outcome.replies)
+        book = outcome.bookkeeping
+        if result.status == "sent":
+            # Delivered: the delivery hooks run (an officer's "saved" reply is no longer owed)
+            # and what is kept of the exchange is written in one transaction.
+            await rt.engine.sent(inc, user, [], book)
+        elif book is not None:
+            store.later(inc.address, store.record_exchange(book), "bookkeeping")
 
     async def forget(self, user: str) -> None:
         """The user unfollowed: forget them exactly as /xoa would (nothing can be sent now)."""
