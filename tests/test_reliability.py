@@ -25,7 +25,7 @@ from bot.core.engine import Engine
 from bot.messages import Incoming
 from bot.reporting.invites import new_invite_code
 from bot.settings import Secret, Settings
-from bot.storage import Store, migrations
+from bot.storage import Bookkeeping, Store, migrations
 from tests.conftest import say
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -255,7 +255,9 @@ async def test_the_scheduler_purges_expired_message_ids_every_hour(
         background = scheduled_passes(rt, OutboxSender(rt.store.outbox, {}, {}))
         job = build_scheduler(background, rt.settings.tz).get_job(PURGE_JOB_ID)
         assert job is not None and job.trigger.interval == timedelta(hours=1)
-        await rt.store.track_messages("telegram:79", "79", [1, 2], clock.now())
+        await rt.store.record_exchange(
+            Bookkeeping("telegram:79", clock.now(), chat_key="79", message_ids=[1, 2])
+        )
         clock.advance(timedelta(hours=47))
         await background.purge()
         assert len(await rt.store.fetchall("SELECT * FROM tracked_messages")) == 2

@@ -10,7 +10,6 @@ are given; nothing outside this package sees a connection.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -227,25 +226,6 @@ class Store(Database):
 
     # --- message ids for /xoa ------------------------------------------------------------------
 
-    async def track_messages(
-        self, address: str, chat_key: str, message_ids: Iterable[int], now: datetime
-    ) -> None:
-        """Keep conversation message ids (for at most 48 hours) so /xoa can delete them."""
-        rows = [(address, chat_key, mid, _iso(now)) for mid in message_ids]
-        if not rows:
-            return
-        async with self._writer(LOCK_WAIT):
-            self._writable(True)
-            try:
-                await self._db.executemany(
-                    "INSERT OR IGNORE INTO tracked_messages "
-                    "(address, chat_key, message_id, sent_at) VALUES (?, ?, ?, ?)",
-                    rows,
-                )
-            except BaseException as exc:
-                self._failed(exc)
-                raise
-
     async def purge_expired(self, now: datetime) -> None:
         """Drop message ids past 48 h, old update ids and expired dialogs."""
         async with self.transaction() as db:
@@ -258,15 +238,6 @@ class Store(Database):
             await db.execute("DELETE FROM dialogs WHERE expires_at < ?", (_iso(now),))
 
     # --- anonymous counters -----------------------------------------------------------------
-
-    async def count(self, day: date, channel: str, topic: str, emergency: bool) -> None:
-        """Add one to the anonymous counter of (day, channel, topic, emergency)."""
-        await self.write(
-            "INSERT INTO counters (day, channel, topic, emergency, n) VALUES (?, ?, ?, ?, 1) "
-            "ON CONFLICT (day, channel, topic, emergency) DO UPDATE SET n = n + 1",
-            (day.isoformat(), channel, topic, int(emergency)),
-            best_effort=True,
-        )
 
     async def counters(self, since: date | None = None) -> list[tuple[str, str, str, bool, int]]:
         """The counters as (day, channel, topic, emergency, n) rows."""
