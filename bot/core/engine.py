@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.clock import Clock
 from bot.content import Content
@@ -72,6 +73,16 @@ class Context:
     def store(self) -> Store:
         """The database."""
         return self.engine.store
+
+    async def save_dialog(self, kind: str, state: dict[str, Any], expires_at: datetime) -> None:
+        """Store the sender's dialog state (read again, if asked, by `Engine.dialog`)."""
+        await self.store.set_dialog(self.address, kind, state, expires_at)
+        self.extra.pop("dialog", None)
+
+    async def clear_dialog(self) -> None:
+        """End the sender's dialog."""
+        await self.store.clear_dialog(self.address)
+        self.extra["dialog"] = None
 
     @property
     def content(self) -> Content:
@@ -344,7 +355,7 @@ class Engine:
     async def _suspend(self, ctx: Context, dialog: OpenDialog) -> Reply:
         """Put a dialog aside after an emergency; a button brings the user back to it."""
         state = dialog.state.with_suspended(True).to_state()
-        await self.store.set_dialog(ctx.address, dialog.kind, state, dialog.expires_at)
+        await ctx.save_dialog(dialog.kind, state, dialog.expires_at)
         return Reply(
             _("Your unfinished report is kept. When you are ready, come back to it:"),
             buttons=[[button(_("Back to my report"), "dialog:resume")]],
@@ -356,7 +367,7 @@ class Engine:
         if dialog is None:
             return [Reply(_("Nothing is waiting: that report has expired or was finished."))]
         state = dialog.state.with_suspended(False).to_state()
-        await self.store.set_dialog(ctx.address, dialog.kind, state, dialog.expires_at)
+        await ctx.save_dialog(dialog.kind, state, dialog.expires_at)
         resumer = self.dialog_resumers.get(dialog.kind)
         if resumer is not None:
             return await resumer(ctx, rest)

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Self
 
 from bot.content import Localized
-from bot.core.dialogs import read_state
 from bot.core.engine import Context, Engine, button
 from bot.i18n import _
 from bot.messages import Reply
@@ -208,14 +207,14 @@ class BroadcastCommands:
         return await self.preview(ctx, replace(draft, text=text, step="confirm"))
 
     async def _draft(self, ctx: Context) -> BroadcastDraft | None:
-        """The sender's broadcast draft, if one is open and readable."""
-        row = await ctx.store.get_dialog(ctx.address, ctx.now)
-        return read_state(row, DIALOG_KIND, BroadcastDraft.from_state)
+        """The sender's broadcast draft, if one is open and readable (read once per message)."""
+        found = await ctx.engine.dialog(ctx)
+        if found is None or not isinstance(found.state, BroadcastDraft):
+            return None
+        return found.state
 
     async def _save(self, ctx: Context, draft: BroadcastDraft) -> None:
-        await ctx.store.set_dialog(
-            ctx.address, DIALOG_KIND, draft.to_state(), ctx.now + DIALOG_TTL
-        )
+        await ctx.save_dialog(DIALOG_KIND, draft.to_state(), ctx.now + DIALOG_TTL)
 
     async def preview(self, ctx: Context, draft: BroadcastDraft) -> list[Reply]:
         """Show the draft with who will get it, and ask to confirm."""
@@ -251,7 +250,7 @@ class BroadcastCommands:
 
     async def cancel(self, ctx: Context) -> list[Reply]:
         """Drop the draft."""
-        await ctx.store.clear_dialog(ctx.address)
+        await ctx.clear_dialog()
         return [Reply(_("Broadcast cancelled: nothing was sent."))]
 
     async def pressed(self, ctx: Context, rest: str) -> list[Reply]:
@@ -280,7 +279,7 @@ class BroadcastCommands:
             if draft.step != "confirm" or draft.nonce != arg:
                 # A double tap, or the button of an older preview: never send twice.
                 return [Reply(_("This preview is out of date; use the latest one."))]
-            await ctx.store.clear_dialog(ctx.address)
+            await ctx.clear_dialog()
             service = self.service
             broadcast, created = await service.create(
                 audience=draft.audience,

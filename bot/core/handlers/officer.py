@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from babel.dates import format_datetime
 
 from bot.content import Content, Unit
-from bot.core.dialogs import read_state
 from bot.core.engine import NUMBERED_CHANNELS, Context, Engine, button
 from bot.i18n import _, use_language
 from bot.messages import Button, Incoming, Reply
@@ -105,7 +104,7 @@ async def cancel_dialog(ctx: Context) -> list[Reply] | None:
     dialog = await ctx.engine.dialog(ctx)
     if dialog is None:
         return None
-    await ctx.store.clear_dialog(ctx.address)
+    await ctx.clear_dialog()
     ctx.topic = f"_{dialog.kind}_cancelled"
     if dialog.kind == "broadcast":
         return [Reply(_("Broadcast cancelled: nothing was sent."))]
@@ -242,14 +241,14 @@ class OfficerFlow:
         return await self._ask(ctx, draft)
 
     async def _draft(self, ctx: Context) -> ReportDraft | None:
-        """The sender's report draft, if one is open and readable."""
-        row = await ctx.store.get_dialog(ctx.address, ctx.now)
-        return read_state(row, DIALOG_KIND, ReportDraft.from_state)
+        """The sender's report draft, if one is open and readable (read once per message)."""
+        found = await ctx.engine.dialog(ctx)
+        if found is None or not isinstance(found.state, ReportDraft):
+            return None
+        return found.state
 
     async def _save(self, ctx: Context, draft: ReportDraft) -> None:
-        await ctx.store.set_dialog(
-            ctx.address, DIALOG_KIND, draft.to_state(), ctx.now + DIALOG_TTL
-        )
+        await ctx.save_dialog(DIALOG_KIND, draft.to_state(), ctx.now + DIALOG_TTL)
 
     async def _ask(self, ctx: Context, draft: ReportDraft, problem: str = "") -> list[Reply]:
         await self._save(ctx, draft)
@@ -340,7 +339,7 @@ class OfficerFlow:
         officer = await self.reporting.reports.officer(ctx.address)
         period = self.reporting.calendar.get(draft.period)
         if officer is None or period is None:
-            await ctx.store.clear_dialog(ctx.address)
+            await ctx.clear_dialog()
             return [self.not_an_officer()]
         return await self.ask_confirmation(ctx, officer, period, dict(draft.values))
 
@@ -351,7 +350,7 @@ class OfficerFlow:
         officer = await self.reporting.reports.officer(ctx.address)
         period = self.reporting.calendar.get(draft.period)
         if officer is None or period is None:
-            await ctx.store.clear_dialog(ctx.address)
+            await ctx.clear_dialog()
             return [self.not_an_officer()]
         return await self.ask_confirmation(ctx, officer, period, dict(draft.values))
 
@@ -433,7 +432,7 @@ class OfficerFlow:
         is_closed = await self.reporting.closed_check(draft.unit, today)
         problem = period_problem(period, self.reporting.calendar, today, is_closed=is_closed)
         if problem is not None:
-            await ctx.store.clear_dialog(ctx.address)
+            await ctx.clear_dialog()
             return [Reply(problem.message())]
         late = self.reporting.calendar.status(period, today) != "on_time"
         try:
@@ -451,7 +450,7 @@ class OfficerFlow:
             return [Reply(_("Nothing to confirm: this report was already saved or cancelled. "
                             "/baocaocuatoi shows what is saved."))]  # fmt: skip
         except NotAllowed:
-            await ctx.store.clear_dialog(ctx.address)
+            await ctx.clear_dialog()
             return [Reply(_("You are no longer registered for this unit, so the report was not "
                             "saved. Ask the department for a new invite."))]  # fmt: skip
         except StorageError:
@@ -505,7 +504,7 @@ class OfficerFlow:
 
     async def cancel(self, ctx: Context) -> list[Reply]:
         """Drop the draft; nothing is saved."""
-        await ctx.store.clear_dialog(ctx.address)
+        await ctx.clear_dialog()
         return [Reply(_("Cancelled. Nothing was saved."))]
 
     async def button(self, ctx: Context, rest: str) -> list[Reply]:
