@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import Runtime, open_runtime, open_senders
-from bot.cli.reporting import missing_database
+from bot.cli.output import missing_database
 from bot.content import Localized
 from bot.messages import ProactiveSender
 from bot.proactive.broadcasts import (

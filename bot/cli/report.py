@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from bot.app import open_runtime
-from bot.cli.reporting import missing_database
+from bot.cli.output import fail, missing_database, write_atomically
 from bot.reporting.draft import ReportData, draft_filename
 from bot.reporting.service import (
     build_charts,
@@ -51,18 +49,6 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     chart.add_argument("--out", required=True, help="folder to write the PNG files into")
 
 
-def _fail(message: str) -> int:
-    print(message, file=sys.stderr)
-    return 1
-
-
-def _write(path: Path, content: bytes) -> None:
-    # Beside the target, then renamed: an interrupted run never leaves half a file.
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(content)
-    os.replace(partial, path)
-
-
 async def _load(settings: Settings, raw: str) -> tuple[ReportData, Path] | str:
     """The period's data and the content folder's template, or why not (one line)."""
     if missing := missing_database(settings):
@@ -86,19 +72,19 @@ async def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
     loaded = await _load(settings, args.period)
     if isinstance(loaded, str):
-        return _fail(loaded)
+        return fail(loaded)
     data, template = loaded
     if args.template:
         template = Path(args.template)
     try:
         content = await asyncio.to_thread(build_draft, data, template, charts=not args.no_charts)
     except ReportTemplateError as exc:
-        return _fail(f"report template error: {exc}")
+        return fail(f"report template error: {exc}")
     path = Path(args.out) if args.out else Path(draft_filename(data.period.id))
     try:
-        await asyncio.to_thread(_write, path, content)
+        await asyncio.to_thread(write_atomically, path, content)
     except OSError as exc:
-        return _fail(f"cannot write {path}: {exc.strerror or exc}")
+        return fail(f"cannot write {path}: {exc.strerror or exc}")
     print(path)
     return 0
 
@@ -109,21 +95,21 @@ async def cmd_chart(settings: Settings, args: argparse.Namespace) -> int:
 
     loaded = await _load(settings, args.period)
     if isinstance(loaded, str):
-        return _fail(loaded)
+        return fail(loaded)
     data, _template = loaded
     folder = Path(args.out)
     try:
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
-        return _fail(f"cannot create {folder}: {exc.strerror or exc}")
+        return fail(f"cannot create {folder}: {exc.strerror or exc}")
     images = await asyncio.to_thread(build_charts, data)
     names = chart_filenames(data.period.id)
     for key, image in images.items():
         path = folder / names[key]
         try:
-            await asyncio.to_thread(_write, path, image)
+            await asyncio.to_thread(write_atomically, path, image)
         except OSError as exc:
-            return _fail(f"cannot write {path}: {exc.strerror or exc}")
+            return fail(f"cannot write {path}: {exc.strerror or exc}")
         print(path)
     return 0
 

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from bot.app import open_runtime
+from bot.cli.output import fail, local_time, missing_database, write_atomically
 from bot.content.units import UnitError, resolve_unit
 from bot.reporting.export import export_filename
-from bot.reporting.periods import zone_label
 from bot.reporting.service import (
     ADDRESS_RE,
     DEFAULT_INVITE_DAYS,
@@ -48,8 +45,6 @@ __all__ = [
     "cmd_invite",
     "cmd_invites",
     "cmd_officers",
-    "local_time",
-    "missing_database",
 ]
 
 #: Who the invites table records as the issuer of a command-line invite.
@@ -100,46 +95,21 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     unlock.add_argument("--days", type=int, default=7, help="days from today (default 7)")
 
 
-def _fail(message: str) -> int:
-    print(message, file=sys.stderr)
-    return 1
-
-
-def missing_database(settings: Settings) -> str | None:
-    """Why a read-only command cannot run: no database where BOT_DB points (None: there is)."""
-    path = settings.db_path
-    if str(path) == ":memory:" or path.is_file():
-        return None
-    return (
-        f"no database at {path.absolute()} (BOT_DB={os.environ.get('BOT_DB', '')!r}, "
-        f"default data/bot.sqlite3 in the current folder): nothing was read or created. "
-        "Run the command from the bot's folder or set BOT_DB to the bot's database."
-    )
-
-
-def local_time(at: datetime, tz: tzinfo) -> str:
-    """'2026-11-28 09:00 UTC+7': a time for the command line, with its zone."""
-    local = at.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {zone_label(local)}"
-
-
 async def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
     """Print a one-time invite code (first line) and its Telegram link (second line)."""
     if not 1 <= args.days <= MAX_INVITE_DAYS:
-        return _fail(f"--days must be from 1 to {MAX_INVITE_DAYS}, got {args.days}")
+        return fail(f"--days must be from 1 to {MAX_INVITE_DAYS}, got {args.days}")
     bound = getattr(args, "bound_to", None)
     if bound is not None and not ADDRESS_RE.fullmatch(bound):
-        return _fail(f"--for must be an address such as telegram:123, got '{bound}'")
+        return fail(f"--for must be an address such as telegram:123, got '{bound}'")
     async with open_runtime(settings) as rt:
         try:
             unit = resolve_unit(rt.content.units, args.unit)
         except UnitError as err:
             if err.reason == "not_reporting":
-                return _fail(f"unit '{err.raw}' does not file reports; invite a commune or ward")
+                return fail(f"unit '{err.raw}' does not file reports; invite a commune or ward")
             hint = f" (did you mean {', '.join(err.suggestions)}?)" if err.suggestions else ""
-            return _fail(
-                f"unknown unit '{err.raw}'{hint}; list the codes with: bdg-bot units list"
-            )
+            return fail(f"unknown unit '{err.raw}'{hint}; list the codes with: bdg-bot units list")
         issued = await issue_invite(
             rt.reporting, unit, days=args.days, by=CLI_ISSUER, now=rt.clock.now(), bound_to=bound
         )
@@ -154,15 +124,15 @@ async def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_invites(settings: Settings, args: argparse.Namespace) -> int:
     """List the invite codes, or withdraw one."""
     if args.invites_command == "list" and (missing := missing_database(settings)):
-        return _fail(missing)
+        return fail(missing)
     async with open_runtime(settings) as rt:
         now = rt.clock.now()
         if args.invites_command == "revoke":
             outcome = await revoke_invite(rt.reporting, args.code, now)
             if outcome.state == "unknown":
-                return _fail(f"no invite '{args.code}'; see: bdg-bot invites list")
+                return fail(f"no invite '{args.code}'; see: bdg-bot invites list")
             if outcome.state == "used":
-                return _fail(
+                return fail(
                     f"invite {args.code} was already used by {outcome.used_by}; to stop that "
                     f"officer: bdg-bot officers revoke {outcome.used_by}"
                 )
@@ -188,16 +158,16 @@ async def cmd_invites(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
     """Let a unit file a locked period up to `--days` days from today."""
     if not 1 <= args.days <= 60:
-        return _fail(f"--days must be from 1 to 60, got {args.days}")
+        return fail(f"--days must be from 1 to 60, got {args.days}")
     async with open_runtime(settings) as rt:
         reporting = rt.reporting
         period = reporting.calendar.get(args.period)
         if period is None:
-            return _fail(f"unknown period '{args.period}'; write an id such as 2026-6T or 2026-N")
+            return fail(f"unknown period '{args.period}'; write an id such as 2026-6T or 2026-N")
         try:
             unit = resolve_unit(rt.content.units, args.unit)
         except UnitError as err:
-            return _fail(f"unknown unit '{err.raw}'; list the codes with: bdg-bot units list")
+            return fail(f"unknown unit '{err.raw}'; list the codes with: bdg-bot units list")
         until = unlock_until(period, rt.clock.now().date(), args.days)
         await reporting.reports.unlock(unit.code, period.id, until, CLI_ISSUER)
     print(f"{unit.code} may file {period.id} until {until:%Y-%m-%d} inclusive")
@@ -207,12 +177,12 @@ async def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_officers(settings: Settings, args: argparse.Namespace) -> int:
     """List the officers, or revoke one."""
     if args.officers_command == "list" and (missing := missing_database(settings)):
-        return _fail(missing)
+        return fail(missing)
     async with open_runtime(settings) as rt:
         reports = rt.store.reports
         if args.officers_command == "revoke":
             if not await reports.revoke_officer(args.address, rt.clock.now()):
-                return _fail(f"no active officer with address '{args.address}'")
+                return fail(f"no active officer with address '{args.address}'")
             print(f"revoked {args.address}; it cannot register again with an ordinary invite")
             print(f"to let it back: bdg-bot invite --unit <code> --for {args.address}")
             return 0
@@ -229,18 +199,6 @@ async def cmd_officers(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(path: Path, content: bytes) -> None:
-    # Write beside the target and rename: an interrupted export never leaves half a file
-    # under the name a script waits for.
-    partial = path.with_name(path.name + ".part")
-    try:
-        partial.write_bytes(content)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)  # a failed export leaves nothing behind
-        raise
-
-
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     """Write a period's reports to a file and print its path."""
     fmt = args.format
@@ -248,13 +206,13 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         suffix = Path(args.out).suffix.lower().lstrip(".") if args.out else ""
         fmt = suffix if suffix in EXPORT_FORMATS else "xlsx"
     if missing := missing_database(settings):
-        return _fail(missing)
+        return fail(missing)
     async with open_runtime(settings) as rt:
         reporting = rt.reporting
         period = resolve_period(reporting.calendar, args.period, rt.clock.now().date())
         if period is None or not args.period.strip():
             example = reporting.calendar.default_for(rt.clock.now().date()).id
-            return _fail(f"unknown period '{args.period}'; use an id such as {example}")
+            return fail(f"unknown period '{args.period}'; use an id such as {example}")
         status = await load_status(reporting, rt.content.units, period)
         tz = rt.clock.tz
         made_at = rt.clock.now()
@@ -263,11 +221,11 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     path = Path(args.out) if args.out else Path(export_filename(period.id, fmt))
     if path.is_dir():
         name = export_filename(period.id, fmt)
-        return _fail(f"--out {path} is a folder: give a file name, e.g. --out {path / name}")
+        return fail(f"--out {path} is a folder: give a file name, e.g. --out {path / name}")
     try:
-        await asyncio.to_thread(_write, path, document.content)
+        await asyncio.to_thread(write_atomically, path, document.content)
     except OSError as exc:
-        return _fail(f"cannot write {path}: {exc.strerror or exc}")
+        return fail(f"cannot write {path}: {exc.strerror or exc}")
     print(path)
     return 0
 
