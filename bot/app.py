@@ -31,7 +31,7 @@ from bot.core.handlers.officer import restart_notices
 from bot.core.runtime import Runtime
 from bot.messages import ProactiveSender
 from bot.proactive.broadcasts import Broadcasts, load_campaigns
-from bot.proactive.outbox import OutboxSender
+from bot.proactive.outbox import OutboxSender, outbox_sender
 from bot.proactive.ratelimit import limits_from_settings
 from bot.proactive.reminders import Reminders
 from bot.proactive.scheduler import ScheduledPasses, build_scheduler, run_passes
@@ -195,9 +195,16 @@ async def open_senders(
         if settings.telegram_token:
             from telegram import Bot
 
+            from bot.channels.telegram.request import AiohttpRequest
             from bot.channels.telegram.sender import TelegramSender
 
-            bot = Bot(str(settings.telegram_token), base_url=settings.telegram_api_base_url)
+            # One connection per message in flight, or the sends would queue for the pool.
+            request = AiohttpRequest(connection_pool_size=settings.outbox_in_flight)
+            bot = Bot(
+                str(settings.telegram_token),
+                base_url=settings.telegram_api_base_url,
+                request=request,
+            )
             try:
                 await stack.enter_async_context(bot)
             except Exception as exc:  # network down, token revoked: the messages stay queued
@@ -234,7 +241,7 @@ async def run_background(
     on_ready: Callable[[ScheduledPasses, AsyncIOScheduler], Awaitable[None] | None] | None = None,
 ) -> None:
     """Start the scheduler, run the start-up catch-up, and send from the outbox until `stop`."""
-    sender = OutboxSender(rt.store.outbox, senders, limits_from_settings(rt.settings))
+    sender = outbox_sender(rt.store.outbox, senders, rt.settings)
     passes = scheduled_passes(rt, sender)
     logger.info("outbox sender for: %s", ", ".join(sorted(senders)) or "no channel")
     await run_passes(passes, build_scheduler(passes, rt.settings.tz), stop, on_ready=on_ready)
@@ -296,7 +303,7 @@ async def serve_console(
         # One sender for every reachable channel, in the background (what arrives while the
         # console waits for input), and one for the console alone, drained after each line:
         # a scripted `/guitin ... ok` then `/trangthai` sees its console messages sent.
-        background = OutboxSender(outbox, senders, limits)
+        background = outbox_sender(outbox, senders, rt.settings)
         console = OutboxSender(outbox, {"console": printer}, limits, worker=background.worker)
         stop = asyncio.Event()
         task = asyncio.create_task(background.run(stop))

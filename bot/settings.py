@@ -18,6 +18,9 @@ from bot import data_dir
 DEFAULT_CONTENT_DIR = data_dir("bot._content")
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
+#: Proactive messages in flight per channel by default, and the most BOT_OUTBOX_IN_FLIGHT allows.
+OUTBOX_IN_FLIGHT = 8
+MAX_IN_FLIGHT = 64
 #: The default database; its folder `data/` is created on first use. Any other folder must
 #: exist already, so a mistyped BOT_DB is an error rather than a new, empty database.
 DEFAULT_DB = Path("data/bot.sqlite3")
@@ -113,6 +116,10 @@ class Settings:
     telegram_rate_total: float = 30.0
     telegram_rate_per_chat: float = 1.0
     zalo_rate_total: float = 10.0
+    #: Proactive messages in flight per channel (BOT_OUTBOX_IN_FLIGHT): enough to reach the
+    #: platform's rate over a slow round trip (30/s at 150 ms needs 5); a `kill -9` can send
+    #: at most this many of them twice.
+    outbox_in_flight: int = OUTBOX_IN_FLIGHT
 
     @property
     def tz(self) -> ZoneInfo:
@@ -156,6 +163,15 @@ def _db_path(value: str) -> Path:
         f"BOT_DB: the folder {str(path.parent.absolute())!r} does not exist "
         f"(BOT_DB={value!r}); create it or correct BOT_DB"
     )
+
+
+def _count(env: Mapping[str, str], name: str, default: int, top: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= top:
+        raise SettingsError(f"{name} must be a whole number from 1 to {top}, got {raw!r}")
+    return int(raw)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -302,4 +318,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram_rate_total=_float(env, "BOT_TELEGRAM_RATE", 30.0),
         telegram_rate_per_chat=_float(env, "BOT_TELEGRAM_RATE_PER_CHAT", 1.0),
         zalo_rate_total=_float(env, "BOT_ZALO_RATE", 10.0),
+        outbox_in_flight=_count(env, "BOT_OUTBOX_IN_FLIGHT", OUTBOX_IN_FLIGHT, MAX_IN_FLIGHT),
     )

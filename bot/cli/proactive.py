@@ -31,8 +31,7 @@ from bot.proactive.broadcasts import (
     BroadcastStatus,
     parse_audience,
 )
-from bot.proactive.outbox import OutboxSender
-from bot.proactive.ratelimit import limits_from_settings
+from bot.proactive.outbox import OutboxSender, outbox_sender
 from bot.reporting.periods import zone_label
 from bot.settings import Settings
 from bot.storage.outbox import BroadcastRow
@@ -152,7 +151,7 @@ async def _drain(
     wait: float,
     watch: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> OutboxSender:
-    sender = OutboxSender(rt.store.outbox, senders, limits_from_settings(rt.settings))
+    sender = outbox_sender(rt.store.outbox, senders, rt.settings)
     task = asyncio.create_task(watch()) if watch is not None else None
     try:
         await sender.drain(within=wait)

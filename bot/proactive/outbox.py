@@ -24,10 +24,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.messages import Delivery, ProactiveSender
-from bot.proactive.ratelimit import Backoff, ChannelLimits, limits_for
+from bot.proactive.ratelimit import Backoff, ChannelLimits, limits_for, limits_from_settings
+from bot.settings import Settings
 from bot.storage.outbox import Claimed, OutboxStore, Outcome
 
-__all__ = ["MAX_ATTEMPTS", "OutboxSender", "worker_id"]
+__all__ = ["MAX_ATTEMPTS", "OutboxSender", "outbox_sender", "worker_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -298,3 +299,19 @@ async def _wait(stop: asyncio.Event, wake: asyncio.Event | None, delay: float) -
             w.cancel()
         if wake is not None:
             wake.clear()
+
+
+def outbox_sender(
+    outbox: OutboxStore,
+    senders: Mapping[str, ProactiveSender],
+    settings: Settings,
+    **options: Any,
+) -> OutboxSender:
+    """The sender a running bot or a command uses: the configured rates and messages in flight."""
+    return OutboxSender(
+        outbox,
+        senders,
+        limits_from_settings(settings),
+        in_flight=settings.outbox_in_flight,
+        **options,
+    )
