@@ -29,7 +29,8 @@ from bot.storage.database import (
     Database,
     StorageError,
     Unwritable,
-    _iso,
+    _moment,
+    _seconds,
     migrations,
 )
 from bot.storage.outbox import OutboxStore
@@ -119,7 +120,7 @@ class Store(Database):
         inserted = await self.write(
             "INSERT OR IGNORE INTO processed_updates (channel, update_key, seen_at) "
             "VALUES (?, ?, ?)",
-            (channel, update_key, _iso(now)),
+            (channel, update_key, _seconds(now)),
             best_effort=True,
         )
         return inserted == 1
@@ -146,7 +147,7 @@ class Store(Database):
                 await db.execute(
                     "INSERT OR IGNORE INTO processed_updates (channel, update_key, seen_at) "
                     "VALUES (?, ?, ?)",
-                    (*book.update, _iso(book.at)),
+                    (*book.update, _seconds(book.at)),
                 )
             if book.counter is not None:
                 day, channel, topic, emergency = book.counter
@@ -161,7 +162,7 @@ class Store(Database):
                     "INSERT INTO menus (address, options, created_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (address) DO UPDATE SET options = excluded.options, "
                     "created_at = excluded.created_at",
-                    (book.address, json.dumps(book.menu), _iso(book.at)),
+                    (book.address, json.dumps(book.menu), _seconds(book.at)),
                 )
             elif book.menu is not None:
                 await db.execute("DELETE FROM menus WHERE address = ?", (book.address,))
@@ -169,7 +170,10 @@ class Store(Database):
                 await db.executemany(
                     "INSERT OR IGNORE INTO tracked_messages "
                     "(address, chat_key, message_id, sent_at) VALUES (?, ?, ?, ?)",
-                    [(book.address, book.chat_key, m, _iso(book.at)) for m in book.message_ids],
+                    [
+                        (book.address, book.chat_key, m, _seconds(book.at))
+                        for m in book.message_ids
+                    ],
                 )
 
     # --- users ---------------------------------------------------------------------------
@@ -188,7 +192,7 @@ class Store(Database):
         await self.write(
             "INSERT INTO users (address, lang, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (address) DO UPDATE SET lang = excluded.lang",
-            (address, lang, _iso(now)),
+            (address, lang, _seconds(now)),
         )
 
     async def set_subscribed(self, address: str, subscribed: bool, now: datetime) -> None:
@@ -196,7 +200,7 @@ class Store(Database):
         await self.write(
             "INSERT INTO users (address, subscribed, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (address) DO UPDATE SET subscribed = excluded.subscribed",
-            (address, int(subscribed), _iso(now)),
+            (address, int(subscribed), _seconds(now)),
         )
 
     async def forget_user(self, address: str) -> list[tuple[str, int]]:
@@ -230,12 +234,12 @@ class Store(Database):
         """Drop message ids past 48 h, old update ids and expired dialogs."""
         async with self.transaction() as db:
             await db.execute(
-                "DELETE FROM tracked_messages WHERE sent_at < ?", (_iso(now - MESSAGE_ID_TTL),)
+                "DELETE FROM tracked_messages WHERE sent_at < ?", (_seconds(now - MESSAGE_ID_TTL),)
             )
             await db.execute(
-                "DELETE FROM processed_updates WHERE seen_at < ?", (_iso(now - UPDATE_ID_TTL),)
+                "DELETE FROM processed_updates WHERE seen_at < ?", (_seconds(now - UPDATE_ID_TTL),)
             )
-            await db.execute("DELETE FROM dialogs WHERE expires_at < ?", (_iso(now),))
+            await db.execute("DELETE FROM dialogs WHERE expires_at < ?", (_seconds(now),))
 
     # --- anonymous counters -----------------------------------------------------------------
 
@@ -257,10 +261,9 @@ class Store(Database):
         )
         if row is None:
             return None
-        expires = datetime.fromisoformat(row["expires_at"])
-        if expires < now:
+        if row["expires_at"] < _seconds(now):
             return None
-        return DialogRow(row["kind"], json.loads(row["state"]), expires)
+        return DialogRow(row["kind"], json.loads(row["state"]), _moment(row["expires_at"]))
 
     async def set_dialog(
         self, address: str, kind: str, state: dict[str, Any], expires_at: datetime
@@ -270,7 +273,7 @@ class Store(Database):
             "INSERT INTO dialogs (address, kind, state, expires_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (address) DO UPDATE SET kind = excluded.kind, "
             "state = excluded.state, expires_at = excluded.expires_at",
-            (address, kind, json.dumps(state, ensure_ascii=False), _iso(expires_at)),
+            (address, kind, json.dumps(state, ensure_ascii=False), _seconds(expires_at)),
         )
 
     async def clear_dialog(self, address: str) -> None:
@@ -284,7 +287,7 @@ class Store(Database):
                 "INSERT INTO menus (address, options, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (address) DO UPDATE SET options = excluded.options, "
                 "created_at = excluded.created_at",
-                (address, json.dumps(options), _iso(now)),
+                (address, json.dumps(options), _seconds(now)),
                 best_effort=True,
             )
         else:
@@ -306,7 +309,7 @@ class Store(Database):
             await db.executemany(
                 "INSERT INTO places (id, data, imported_at, source_file) VALUES (?, ?, ?, ?)",
                 [
-                    (e["id"], json.dumps(e, ensure_ascii=False), _iso(now), source_file)
+                    (e["id"], json.dumps(e, ensure_ascii=False), _seconds(now), source_file)
                     for e in entries
                 ],
             )

@@ -9,6 +9,11 @@ A storage fault never silences a reply: a locked database fails a statement afte
 `BUSY_TIMEOUT_MS` instead of hanging, the bookkeeping writes around an answer (de-duplication,
 menus, counters, message ids) are best effort (`within`, `later`), and after a failed write
 those are dropped for `UNWRITABLE_PAUSE` instead of queueing behind the lock.
+
+Every moment is stored one way, in every table: REAL unix seconds (UTC), written by `_seconds`
+and read back by `_moment` as an aware UTC datetime (whoever shows it converts it to the bot's
+zone). Numbers compare and port plainly (double precision in PostgreSQL); a calendar date
+(a counter's day, an unlock's last day) is a different thing and stays 'YYYY-MM-DD' text.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Coroutine, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -58,8 +63,25 @@ class Unwritable(StorageError):
     """A best-effort write skipped because the database just failed a write."""
 
 
-def _iso(at: datetime) -> str:
-    return at.isoformat(timespec="seconds")
+def _aware(at: datetime) -> datetime:
+    """`at` itself, or a naive time taken as UTC (as the migration read old text without an
+    offset), never as the machine's local time, which would depend on the host."""
+    return at if at.utcoffset() is not None else at.replace(tzinfo=UTC)
+
+
+def _seconds(at: datetime) -> float:
+    """A moment as it is stored: unix seconds (UTC); a naive time is taken as UTC."""
+    return _aware(at).timestamp()
+
+
+def _moment(value: float) -> datetime:
+    """A stored moment read back: an aware datetime in UTC (convert it to show it)."""
+    return datetime.fromtimestamp(float(value), UTC)
+
+
+def _moment_or_none(value: float | None) -> datetime | None:
+    """`_moment`, for a column that may be NULL."""
+    return None if value is None else _moment(value)
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.database import Database, _iso
+from bot.storage.database import Database, _aware, _moment, _moment_or_none, _seconds
 from bot.storage.outbox import OutboxMessage
 
 #: Wrong invite codes a sender may try within THROTTLE_WINDOW before having to wait.
@@ -86,23 +86,19 @@ class Invite:
             return "revoked"
         if self.used_by is not None:
             return "used"
-        return "expired" if self.expires_at < now else "open"
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+        return "expired" if self.expires_at < _aware(now) else "open"
 
 
 def _invite(r: object) -> Invite:
     return Invite(
         code=r["code"],  # type: ignore[index]
         unit_code=r["unit_code"],  # type: ignore[index]
-        expires_at=datetime.fromisoformat(r["expires_at"]),  # type: ignore[index]
+        expires_at=_moment(r["expires_at"]),  # type: ignore[index]
         used_by=r["used_by"],  # type: ignore[index]
-        created_at=_dt(r["created_at"]),  # type: ignore[index]
+        created_at=_moment_or_none(r["created_at"]),  # type: ignore[index]
         created_by=r["created_by"],  # type: ignore[index]
-        used_at=_dt(r["used_at"]),  # type: ignore[index]
-        revoked_at=_dt(r["revoked_at"]),  # type: ignore[index]
+        used_at=_moment_or_none(r["used_at"]),  # type: ignore[index]
+        revoked_at=_moment_or_none(r["revoked_at"]),  # type: ignore[index]
         bound_to=r["bound_to"],  # type: ignore[index]
     )
 
@@ -130,7 +126,7 @@ def _report(row: object) -> Report:
         version=int(r["version"]),  # type: ignore[index]
         values={k: int(v) for k, v in json.loads(r["vals"]).items()},  # type: ignore[index]
         officer=r["officer"],  # type: ignore[index]
-        created_at=datetime.fromisoformat(r["created_at"]),  # type: ignore[index]
+        created_at=_moment(r["created_at"]),  # type: ignore[index]
         late=bool(r["late"]),  # type: ignore[index]
     )
 
@@ -158,7 +154,7 @@ class ReportStore:
             await db.execute(
                 "INSERT INTO invites (code, unit_code, created_at, expires_at, created_by, "
                 "bound_to) VALUES (?, ?, ?, ?, ?, ?)",
-                (code, unit_code, _iso(now), _iso(expires_at), created_by, bound_to),
+                (code, unit_code, _seconds(now), _seconds(expires_at), created_by, bound_to),
             )
 
     async def invites(self, *, include_closed: bool = False, now: datetime) -> list[Invite]:
@@ -182,7 +178,7 @@ class ReportStore:
             found = _invite(row)
             if found.used_by is None and found.revoked_at is None:
                 await db.execute(
-                    "UPDATE invites SET revoked_at = ? WHERE code = ?", (_iso(now), code)
+                    "UPDATE invites SET revoked_at = ? WHERE code = ?", (_seconds(now), code)
                 )
             return found
 
@@ -198,19 +194,20 @@ class ReportStore:
         failure: InviteError | None = None
         async with self.store.transaction() as db:
             since = now - THROTTLE_WINDOW
-            await db.execute("DELETE FROM invite_failures WHERE at < ?", (_iso(since),))
+            await db.execute("DELETE FROM invite_failures WHERE at < ?", (_seconds(since),))
             async with db.execute(
                 "SELECT at FROM invite_failures WHERE address = ? ORDER BY at", (address,)
             ) as cur:
-                failures = [datetime.fromisoformat(r[0]) for r in await cur.fetchall()]
+                failures = [_moment(r[0]) for r in await cur.fetchall()]
             if len(failures) >= THROTTLE_ATTEMPTS:
                 # Free again when the oldest failure that still counts leaves the window.
                 oldest = failures[len(failures) - THROTTLE_ATTEMPTS]
-                raise InviteError("throttled", wait=oldest + THROTTLE_WINDOW - now)
+                raise InviteError("throttled", wait=oldest + THROTTLE_WINDOW - _aware(now))
             failure = await self._check_invite(db, code, address, now)
             if failure is not None:
                 await db.execute(
-                    "INSERT INTO invite_failures (address, at) VALUES (?, ?)", (address, _iso(now))
+                    "INSERT INTO invite_failures (address, at) VALUES (?, ?)",
+                    (address, _seconds(now)),
                 )
             else:
                 return await self._register(db, code, address, now, display_name)
@@ -231,7 +228,7 @@ class ReportStore:
             return InviteError("revoked")
         if row["used_by"] is not None:
             return InviteError("used")
-        if datetime.fromisoformat(row["expires_at"]) < now:
+        if row["expires_at"] < _seconds(now):
             return InviteError("expired")
         if row["bound_to"] is not None and row["bound_to"] != address:
             return InviteError("bound")
@@ -257,7 +254,7 @@ class ReportStore:
         name = (display_name or "").strip()[:80] or None
         await db.execute(
             "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
-            (_iso(now), address, code),
+            (_seconds(now), address, code),
         )
         await db.execute(
             "INSERT INTO officers (address, unit_code, registered_at, invite_code, display_name) "
@@ -265,7 +262,7 @@ class ReportStore:
             "unit_code = excluded.unit_code, registered_at = excluded.registered_at, "
             "invite_code = excluded.invite_code, revoked_at = NULL, "
             "display_name = COALESCE(excluded.display_name, officers.display_name)",
-            (address, row["unit_code"], _iso(now), code, name),
+            (address, row["unit_code"], _seconds(now), code, name),
         )
         await db.execute("DELETE FROM invite_failures WHERE address = ?", (address,))
         return Officer(address, row["unit_code"], now, True, name)
@@ -279,7 +276,7 @@ class ReportStore:
         )
         if row is None:
             return None
-        return Officer(row[0], row[1], datetime.fromisoformat(row[2]), True, row[4])
+        return Officer(row[0], row[1], _moment(row[2]), True, row[4])
 
     async def officers(self, unit_code: str | None = None) -> list[Officer]:
         """Every officer (active and revoked), optionally of one unit."""
@@ -288,9 +285,7 @@ class ReportStore:
             "WHERE (? IS NULL OR unit_code = ?) ORDER BY unit_code, registered_at",
             (unit_code, unit_code),
         )
-        return [
-            Officer(r[0], r[1], datetime.fromisoformat(r[2]), r[3] is None, r[4]) for r in rows
-        ]
+        return [Officer(r[0], r[1], _moment(r[2]), r[3] is None, r[4]) for r in rows]
 
     async def display_names(self) -> dict[str, str]:
         """Address -> the display name given at registration, for officers that have one."""
@@ -304,7 +299,7 @@ class ReportStore:
         async with self.store.transaction() as db:
             cur = await db.execute(
                 "UPDATE officers SET revoked_at = ? WHERE address = ? AND revoked_at IS NULL",
-                (_iso(now), address),
+                (_seconds(now), address),
             )
             return cur.rowcount == 1
 
@@ -363,7 +358,7 @@ class ReportStore:
                 "INSERT INTO reports "
                 "(unit_code, period_id, version, vals, officer, created_at, late, ack_owed) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (unit_code, period_id, version, json.dumps(values), officer, _iso(now),
+                (unit_code, period_id, version, json.dumps(values), officer, _seconds(now),
                  int(late), int(ack_owed)),
             )  # fmt: skip
             report_id = cur.lastrowid or 0
@@ -391,7 +386,7 @@ class ReportStore:
         rows = await self.store.fetchall(
             "SELECT address, state FROM dialogs WHERE kind = 'report' AND expires_at >= ? "
             "AND json_extract(state, '$.mode') = 'confirm' ORDER BY address",
-            (_iso(now),),
+            (_seconds(now),),
         )
         return [(str(r[0]), json.loads(r[1])) for r in rows]
 

@@ -1,24 +1,17 @@
 """Storage for the Zalo channel: the rotating token pair and the users' messaging windows.
 
-Times are stored as unix seconds (integers). Nothing here ever holds a message's text.
+Times are stored as unix seconds (REAL, like every moment in the database). Nothing here
+ever holds a message's text.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.settings import Secret
-from bot.storage.database import Database
-
-
-def _ts(at: datetime) -> int:
-    return int(at.timestamp())
-
-
-def _dt(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
+from bot.storage.database import Database, _moment, _seconds
 
 
 def fingerprint(refresh_token: str) -> str:
@@ -53,7 +46,7 @@ async def load_tokens(store: Database) -> TokenPair | None:
     )
     if row is None:
         return None
-    return TokenPair(Secret(row[0]), Secret(row[1]), _dt(int(row[2])))
+    return TokenPair(Secret(row[0]), Secret(row[1]), _moment(row[2]))
 
 
 async def seed_tokens(store: Database, access: str, refresh: str, now: datetime) -> bool:
@@ -74,7 +67,7 @@ async def seed_tokens(store: Database, access: str, refresh: str, now: datetime)
             "access_token = excluded.access_token, refresh_token = excluded.refresh_token, "
             "expires_at = excluded.expires_at, updated_at = excluded.updated_at, "
             "seed_hash = excluded.seed_hash",
-            (access, refresh, _ts(now), _ts(now), seed),
+            (access, refresh, _seconds(now), _seconds(now), seed),
         )
     return True
 
@@ -96,8 +89,8 @@ async def save_rotated(
             (
                 str(fresh.access_token),
                 str(fresh.refresh_token),
-                _ts(fresh.expires_at),
-                _ts(now),
+                _seconds(fresh.expires_at),
+                _seconds(now),
                 str(previous_refresh),
             ),
         )
@@ -115,7 +108,7 @@ async def record_interaction(store: Database, user_id: str, at: datetime) -> Non
             "INSERT INTO zalo_interactions (user_id, last_at, sent_since) VALUES (?, ?, 0) "
             "ON CONFLICT (user_id) DO UPDATE SET last_at = excluded.last_at, sent_since = 0 "
             "WHERE excluded.last_at >= zalo_interactions.last_at",
-            (user_id, _ts(at)),
+            (user_id, _seconds(at)),
         )
 
 
@@ -126,7 +119,7 @@ async def get_interaction(store: Database, user_id: str) -> Interaction | None:
     )
     if row is None:
         return None
-    return Interaction(_dt(int(row[0])), int(row[1]))
+    return Interaction(_moment(row[0]), int(row[1]))
 
 
 async def forget_interaction(store: Database, user_id: str) -> None:
@@ -138,5 +131,7 @@ async def forget_interaction(store: Database, user_id: str) -> None:
 async def purge_interactions(store: Database, before: datetime) -> int:
     """Drop windows that ended before `before`; return how many."""
     async with store.transaction() as db:
-        cur = await db.execute("DELETE FROM zalo_interactions WHERE last_at < ?", (_ts(before),))
+        cur = await db.execute(
+            "DELETE FROM zalo_interactions WHERE last_at < ?", (_seconds(before),)
+        )
         return cur.rowcount

@@ -199,7 +199,7 @@ class AdminCommands:
             "On Zalo, the officer sends the code as a message (or /dangky_canbo {code})."
         ).format(
             unit=unit.full_name(ctx.lang),
-            until=when(issued.expires_at, ctx.lang),
+            until=when(issued.expires_at, ctx.lang, ctx.engine.clock.tz),
             code=issued.code,
             link=link,
         )
@@ -255,7 +255,7 @@ class AdminCommands:
             line = _("{code} · {unit} · valid until {until}").format(
                 code=inv.code,
                 unit=unit.full_name(ctx.lang) if unit else inv.unit_code,
-                until=when(inv.expires_at, ctx.lang),
+                until=when(inv.expires_at, ctx.lang, ctx.engine.clock.tz),
             )
             if inv.bound_to:
                 line += " · " + _("only {address}").format(address=inv.bound_to)

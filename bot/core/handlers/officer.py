@@ -9,7 +9,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from babel.dates import format_datetime
 
@@ -84,8 +84,12 @@ def register(engine: Engine, reporting: Reporting) -> None:
     engine.text_hooks.append(flow.report_text)
 
 
-def when(at: datetime, lang: str) -> str:
-    """'14:05 28/11/2026 (UTC+7)' — time and date as officers write them, with the zone."""
+def when(at: datetime, lang: str, tz: tzinfo) -> str:
+    """'14:05 28/11/2026 (UTC+7)' — time and date as officers write them, in the bot's zone.
+
+    Stored times come back in UTC: they are shown in `tz` (the clock's zone), never in UTC.
+    """
+    at = at.astimezone(tz)
     zone = zone_label(at)
     shown = format_datetime(at, "HH:mm dd/MM/yyyy", tzinfo=at.tzinfo, locale=lang)
     return f"{shown} ({zone})" if zone else str(shown)
@@ -365,7 +369,13 @@ class OfficerFlow:
                             values=values, nonce=nonce)  # fmt: skip
         await self._save(ctx, draft)
         lines = await self.draft_lines(
-            ctx.content, ctx.lang, ctx.now.date(), officer.unit_code, period, values
+            ctx.content,
+            ctx.lang,
+            ctx.now.date(),
+            officer.unit_code,
+            period,
+            values,
+            ctx.engine.clock.tz,
         )
         lines.append(_("Not saved yet: check the figures, then confirm."))
         if ctx.numbered:
@@ -380,6 +390,7 @@ class OfficerFlow:
         unit_code: str,
         period: Period,
         values: dict[str, int],
+        tz: tzinfo,
     ) -> list[str]:
         """The draft as the officer confirms it: period, unit, every figure, what it replaces."""
         lines = [period.label(lang) + " — " + unit_name(content, unit_code, lang)]
@@ -390,7 +401,7 @@ class OfficerFlow:
         if current is not None:
             lines.append(
                 _("This replaces version {version} filed at {at}.").format(
-                    version=current.version, at=when(current.created_at, lang)
+                    version=current.version, at=when(current.created_at, lang, tz)
                 )
             )
             lines.append(
@@ -462,7 +473,7 @@ class OfficerFlow:
         ctx.topic = "_report_saved"
         if ctx.inc.channel not in IMMEDIATE_CHANNELS:
             self._await_delivery(ctx, report.id)
-        return [Reply(saved_text(ctx.content, report, period, ctx.lang))]
+        return [Reply(saved_text(ctx.content, report, period, ctx.lang, ctx.engine.clock.tz))]
 
     # --- the "saved" reply owed until it is delivered ----------------------------------------
 
@@ -555,7 +566,7 @@ class OfficerFlow:
             lines.append(
                 _("Version {version}, filed at {at} by {who}{late}.").format(
                     version=report.version,
-                    at=when(report.created_at, ctx.lang),
+                    at=when(report.created_at, ctx.lang, ctx.engine.clock.tz),
                     who=_("you") if report.officer == ctx.address else report.officer,
                     late=_(" (late)") if report.late else "",
                 )
@@ -570,14 +581,16 @@ def confirm_buttons(nonce: str) -> list[list[Button]]:
              button(_("Cancel"), "rep:cancel")]]  # fmt: skip
 
 
-def saved_text(content: Content, report: Report, period: Period | None, lang: str) -> str:
+def saved_text(
+    content: Content, report: Report, period: Period | None, lang: str, tz: tzinfo
+) -> str:
     """The "saved" reply of a confirmed version (in the current language)."""
     return (
         _("Saved: {unit}, {period}, version {version}, at {at}{late}.").format(
             unit=unit_name(content, report.unit_code, lang),
             period=period.title(lang) if period else report.period_id,
             version=report.version,
-            at=when(report.created_at, lang),
+            at=when(report.created_at, lang, tz),
             late=_(" (late)") if report.late else "",
         )
         + "\n"
@@ -610,7 +623,7 @@ async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float)
         with use_language(lang):
             period = reporting.calendar.get(report.period_id)
             intro = _("Your report was saved, but the bot restarted before it could tell you:")
-            text = intro + "\n" + saved_text(engine.content, report, period, lang)
+            text = intro + "\n" + saved_text(engine.content, report, period, lang, engine.clock.tz)
         message = OutboxMessage(
             saved_notice_key(report.id), "report-saved", report.officer, Reply(text), priority=0
         )
@@ -637,7 +650,7 @@ async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float)
             )
             lines = [notice]
             lines += await flow.draft_lines(
-                engine.content, lang, now.date(), draft.unit, period, values
+                engine.content, lang, now.date(), draft.unit, period, values, engine.clock.tz
             )
             if address.partition(":")[0] in NUMBERED_CHANNELS:
                 lines.append(_("Or type ok to confirm."))
