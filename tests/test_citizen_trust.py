@@ -69,6 +69,24 @@ def test_merge_options_keeps_links_and_order() -> None:
     assert [row[0].data for row in merged[1].buttons] == ["p:1", "p:2"]
 
 
+def test_the_answer_just_given_is_not_offered_again() -> None:
+    safety = Reply(
+        "113", buttons=[[Button("place", "place:start")], [Button("do", "faq:what_to_do")]]
+    )
+    answer = Reply("what to do", buttons=[[Button("rights", "faq:victim_rights")]])
+    merged = merge_options([safety, answer], shown="faq:what_to_do")
+    assert [row[0].data for row in merged[-1].buttons] == ["place:start", "faq:victim_rights"]
+    only = merge_options(
+        [Reply("x", buttons=[[Button("do", "faq:what_to_do")]])], "faq:what_to_do"
+    )
+    assert only[-1].buttons == []
+
+
+async def test_a_disclosure_with_a_question_does_not_offer_its_own_answer(engine: Engine) -> None:
+    replies = await say(engine, "he hits me every day, what can I do?", lang="en")
+    assert "faq:what_to_do" not in button_data(replies)
+
+
 async def test_an_emergency_inside_a_guided_report_puts_it_aside(
     engine: Engine, store: Store, clock: FakeClock
 ) -> None:

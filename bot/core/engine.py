@@ -285,7 +285,10 @@ class Engine:
                 ctx.lang = detected
                 set_language(detected)
         replies = await self._route(ctx)
-        return merge_options(replies) if ctx.numbered else replies
+        if not ctx.numbered:
+            return replies
+        shown = ctx.extra.get("answer_topic")
+        return merge_options(replies, shown=f"faq:{shown}" if isinstance(shown, str) else None)
 
     async def _route(self, ctx: Context) -> list[Reply]:
         inc = ctx.inc
@@ -439,21 +442,21 @@ def _options(replies: list[Reply]) -> list[str]:
     return next((option_data(r) for r in reversed(replies) if option_data(r)), [])
 
 
-def merge_options(replies: list[Reply]) -> list[Reply]:
+def merge_options(replies: list[Reply], shown: str | None = None) -> list[Reply]:
     """One numbered list for a whole answer: every reply's options, once, after the last text.
 
     A safety reply followed by an FAQ answer would otherwise show two lists both starting at
     1, and the "1" typed for the nearest trusted address would open the FAQ's first option.
     The first reply's options come first: the most urgent choices keep the lowest numbers.
+    `shown` (the FAQ answer these replies contain) is not offered again.
     """
-    seen: dict[str, Button] = {}
-    for reply in replies:
-        for row in reply.buttons:
-            for b in row:
-                if b.kind != "url" and b.data not in seen:
-                    seen[b.data] = b
-    if not seen:
+    options = [b for reply in replies for row in reply.buttons for b in row if b.kind != "url"]
+    if not options:
         return replies
+    seen: dict[str, Button] = {}
+    for b in options:
+        if b.data not in seen and b.data != shown:
+            seen[b.data] = b
     for reply in replies:
         reply.buttons = [[b for b in row if b.kind == "url"] for row in reply.buttons]
         reply.buttons = [row for row in reply.buttons if row]
