@@ -124,6 +124,14 @@ def test_no_content_file_points_to_internal_files() -> None:
     assert not offending
 
 
+def test_citizens_are_never_sent_to_a_project_file_as_a_source(content: Content) -> None:
+    # A source is something a citizen can look up: a law, a decree, a public page; not a file
+    # of this project ("README, Privacy and safety" meant nothing to the person reading it).
+    named = {t.id: t.source for t in content.topics.values()
+             if re.search(r"README|\.md\b|\.py\b|\.yaml\b", t.source)}  # fmt: skip
+    assert not named
+
+
 def test_every_topic_is_offered_by_another_topic(content: Content) -> None:
     # A find_place topic shows a location prompt instead of its related buttons.
     offered = {r for topic in content.topics.values() if topic.action != "find_place"
