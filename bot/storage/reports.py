@@ -346,7 +346,7 @@ class ReportStore:
                 await db.execute(
                     "UPDATE outbox SET state = 'skipped', detail = 'confirmed', finished_at = ? "
                     "WHERE dedupe_key = ? AND state = 'queued'",
-                    (now.timestamp(), unsaved_notice_key(draft_of or officer, draft_nonce)),
+                    (_seconds(now), unsaved_notice_key(draft_of or officer, draft_nonce)),
                 )
             async with db.execute(
                 "SELECT COALESCE(MAX(version), 0) FROM reports "
