@@ -31,7 +31,7 @@ from bot.reporting.parser import (
 )
 from bot.reporting.periods import Period, zone_label
 from bot.reporting.service import Reporting
-from bot.storage import StorageError
+from bot.storage import StorageError, Store
 from bot.storage.outbox import OutboxMessage
 from bot.storage.reports import (
     DraftGone,
@@ -607,19 +607,42 @@ async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float)
       old or the new Confirm saves it once).
     Both go through the outbox under dedupe keys, so a second restart repeats nothing.
     """
-    flow = OfficerFlow(reporting)
-    store = engine.store
-    langs: dict[str, str] = {}
+    langs = _Languages(engine.store)
+    acks = await _owed_acks(engine, reporting, langs)
+    drafts = await _unsaved_drafts(engine, reporting, langs)
+    if not acks and not drafts:
+        return 0
+    queued: int = await reporting.reports.queue_restart_notices(acks, drafts, wall_now)
+    logger.info(
+        "after restart: %d owed 'saved' replies, %d unsaved drafts; %d queued",
+        len(acks),
+        len(drafts),
+        queued,
+    )
+    return queued
 
-    async def lang_of(address: str) -> str:
-        if address not in langs:
-            user = await store.get_user(address)
-            langs[address] = user.lang if user and user.lang else "vi"
-        return langs[address]
 
+class _Languages:
+    """Each officer's chosen language, looked up once per restart pass."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.known: dict[str, str] = {}
+
+    async def of(self, address: str) -> str:
+        if address not in self.known:
+            user = await self.store.get_user(address)
+            self.known[address] = user.lang if user and user.lang else "vi"
+        return self.known[address]
+
+
+async def _owed_acks(
+    engine: Engine, reporting: Reporting, langs: _Languages
+) -> list[tuple[int, OutboxMessage]]:
+    """A "saved" reply for every version whose reply was never reported delivered."""
     acks: list[tuple[int, OutboxMessage]] = []
     for report in await reporting.reports.owed_acks():
-        lang = await lang_of(report.officer)
+        lang = await langs.of(report.officer)
         with use_language(lang):
             period = reporting.calendar.get(report.period_id)
             intro = _("Your report was saved, but the bot restarted before it could tell you:")
@@ -628,6 +651,14 @@ async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float)
             saved_notice_key(report.id), "report-saved", report.officer, Reply(text), priority=0
         )
         acks.append((report.id, message))
+    return acks
+
+
+async def _unsaved_drafts(
+    engine: Engine, reporting: Reporting, langs: _Languages
+) -> list[tuple[str, str, OutboxMessage]]:
+    """A "NOT saved" notice, with the buttons again, for every draft awaiting confirmation."""
+    flow = OfficerFlow(reporting)
     now = engine.clock.now()
     drafts: list[tuple[str, str, OutboxMessage]] = []
     for address, state in await reporting.reports.drafts_awaiting_confirmation(now):
@@ -641,8 +672,7 @@ async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float)
         if period is None or nonce is None or draft.suspended:
             # A draft put aside by an emergency keeps its own "back to my report" button.
             continue
-        values = dict(draft.values)
-        lang = await lang_of(address)
+        lang = await langs.of(address)
         with use_language(lang):
             notice = _(
                 "⚠ Your report was NOT saved: the bot restarted before it was confirmed. "
@@ -650,23 +680,20 @@ async def restart_notices(engine: Engine, reporting: Reporting, wall_now: float)
             )
             lines = [notice]
             lines += await flow.draft_lines(
-                engine.content, lang, now.date(), draft.unit, period, values, engine.clock.tz
+                engine.content,
+                lang,
+                now.date(),
+                draft.unit,
+                period,
+                dict(draft.values),
+                engine.clock.tz,
             )
             if address.partition(":")[0] in NUMBERED_CHANNELS:
                 lines.append(_("Or type ok to confirm."))
             reply = Reply("\n".join(lines), buttons=confirm_buttons(nonce))
         key = unsaved_notice_key(address, nonce)
         drafts.append((address, nonce, OutboxMessage(key, "report-unsaved", address, reply, 0)))
-    if not acks and not drafts:
-        return 0
-    queued: int = await reporting.reports.queue_restart_notices(acks, drafts, wall_now)
-    logger.info(
-        "after restart: %d owed 'saved' replies, %d unsaved drafts; %d queued",
-        len(acks),
-        len(drafts),
-        queued,
-    )
-    return queued
+    return drafts
 
 
 def _number(value: int) -> str:
