@@ -340,17 +340,16 @@ class OfficerFlow:
             return [Reply(_("No report is in progress. Send BC to start one."))]
         if draft.mode != "confirm":
             return await self._ask(ctx, draft)
-        officer = await self.reporting.reports.officer(ctx.address)
-        period = self.reporting.calendar.get(draft.period)
-        if officer is None or period is None:
-            await ctx.clear_dialog()
-            return [self.not_an_officer()]
-        return await self.ask_confirmation(ctx, officer, period, dict(draft.values))
+        return await self._confirm_draft(ctx, draft)
 
     async def _advance(self, ctx: Context, draft: ReportDraft) -> list[Reply]:
         draft = replace(draft, step=draft.step + 1)
         if draft.step < len(self.reporting.indicators.codes):
             return await self._ask(ctx, draft)
+        return await self._confirm_draft(ctx, draft)
+
+    async def _confirm_draft(self, ctx: Context, draft: ReportDraft) -> list[Reply]:
+        """Show a complete draft for confirmation (or end it: no longer an officer)."""
         officer = await self.reporting.reports.officer(ctx.address)
         period = self.reporting.calendar.get(draft.period)
         if officer is None or period is None:
