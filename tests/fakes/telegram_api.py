@@ -472,6 +472,14 @@ class FakeTelegramAPI:
 
     # ----------------------------------------------------------------- bot side
 
+    def unconfirmed(self) -> set[int]:
+        """Chat ids of the user updates the bot has not confirmed (Telegram would resend them)."""
+        return {
+            int(e.payload["message"]["chat"]["id"])
+            for e in self._pending
+            if isinstance(e.payload.get("message"), dict)
+        }
+
     def sent(self, chat_id: int | None = None) -> list[JSONDict]:
         """Messages the bot sent (as they were returned to it, chronological), for one chat."""
         if chat_id is None:

@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 #: Chats handled at once. Measured on these machines (DESIGN.md §5): 16–32 is the sweet spot.
 CONCURRENCY = 32
+#: Updates fetched but not yet handed to a handler (long polling waits beyond this).
+UPDATES_WAITING = 200
+#: How long a stopping bot keeps answering the updates it had already fetched (s).
+SHUTDOWN_GRACE = 20.0
 #: Telegram lets a bot delete up to 100 messages in one deleteMessages call.
 DELETE_BATCH = 100
 #: The updates the bot asks Telegram for (by long polling or webhook).
@@ -87,6 +91,35 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to free."""
+
+
+class BoundedUpdateQueue(asyncio.Queue[object]):
+    """PTB's update queue, handing out at most `in_progress` updates not yet processed.
+
+    PTB turns every update it takes from the queue into a task at once, so a backlog (a bot
+    back after downtime with thousands of updates waiting) would become thousands of tasks in
+    memory. Here `get` waits while `in_progress` updates are unfinished (PTB calls `task_done`
+    after each), and `maxsize` makes long polling wait before fetching more: the backlog stays
+    with Telegram. One chat's updates still come out in order.
+    """
+
+    def __init__(self, in_progress: int, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._slots = asyncio.Semaphore(in_progress)
+
+    async def get(self) -> object:
+        """The next update, once fewer than `in_progress` are being processed."""
+        await self._slots.acquire()
+        try:
+            return await super().get()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def task_done(self) -> None:
+        """One update processed: its slot is free again."""
+        super().task_done()
+        self._slots.release()
 
 
 def _chat_key(update: object) -> int:
@@ -266,6 +299,7 @@ def build_application(
         .token(s.telegram_token)
         .base_url(s.telegram_api_base_url)
         .concurrent_updates(PerChatUpdateProcessor(CONCURRENCY))
+        .update_queue(BoundedUpdateQueue(in_progress=4 * CONCURRENCY, maxsize=UPDATES_WAITING))
         # aiohttp, not PTB's httpx: httpcore's pool is the CPU ceiling (DESIGN.md §5). Pools of
         # 40-256 benched alike (aiohttp's cost does not grow with the limit), so there is room
         # beyond the CONCURRENCY handlers for background deletes and callback answers.
@@ -304,6 +338,10 @@ async def serve_telegram(rt: Runtime, stop: asyncio.Event) -> None:
                 finally:
                     await application.updater.stop()
         finally:
+            # Nothing new arrives now: answer what was already fetched (Telegram counts it as
+            # delivered) before PTB stops taking updates from its queue.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(application.update_queue.join(), SHUTDOWN_GRACE)
             await application.stop()
 
 
