@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import open_runtime
+from bot.cli.db import COMMANDS as DB_COMMANDS
+from bot.cli.db import add_subcommands as add_db_subcommands
 from bot.cli.proactive import COMMANDS as OUTBOX_COMMANDS
 from bot.cli.proactive import add_subcommands as add_outbox_subcommands
 from bot.cli.report import COMMANDS as REPORT_COMMANDS
@@ -146,6 +148,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any,
     **REPORTING_COMMANDS,
     **OUTBOX_COMMANDS,
     **REPORT_COMMANDS,
+    **DB_COMMANDS,
 }
 
 
@@ -173,6 +176,7 @@ def parser() -> argparse.ArgumentParser:
     add_reporting_subcommands(sub)
     add_outbox_subcommands(sub)
     add_report_subcommands(sub)
+    add_db_subcommands(sub)
     return p
 
 
