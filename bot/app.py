@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sqlite3
@@ -22,6 +23,7 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channels.console import DRAIN_WITHIN, ConsoleOut, ConsolePrinter, run_console
+from bot.channels.inbox import InboxWorker, new_inbox_key
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
 from bot.content.places_import import apply_imported_places
@@ -34,10 +36,10 @@ from bot.proactive.broadcasts import Broadcasts, load_campaigns
 from bot.proactive.outbox import OutboxSender, outbox_sender
 from bot.proactive.ratelimit import limits_from_settings
 from bot.proactive.reminders import Reminders
-from bot.proactive.scheduler import ScheduledPasses, build_scheduler, run_passes
+from bot.proactive.scheduler import ScheduledPasses, build_scheduler, lead_passes, run_passes
 from bot.reporting.service import Reporting
 from bot.settings import Settings, SettingsError
-from bot.storage import Store
+from bot.storage import StorageError, Store
 
 __all__ = [
     "Runtime",
@@ -132,9 +134,10 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     clock = clock or SystemClock(settings.tz)
     content = load_content(settings.content_dir)
     try:
-        store = await Store.open(settings.db_path)
-    except (OSError, sqlite3.Error) as exc:
-        raise SettingsError(f"BOT_DB cannot be opened ({settings.db_path}): {exc}") from None
+        store = await Store.open(settings.database)
+    except (OSError, StorageError, sqlite3.Error) as exc:
+        where = settings.database_label
+        raise SettingsError(f"BOT_DB cannot be opened ({where}): {exc}") from None
     try:
         content = await apply_imported_places(store, content)
         await store.purge_expired(clock.now())
@@ -244,20 +247,61 @@ async def run_background(
     sender = outbox_sender(rt.store.outbox, senders, rt.settings)
     passes = scheduled_passes(rt, sender)
     logger.info("outbox sender for: %s", ", ".join(sorted(senders)) or "no channel")
-    await run_passes(passes, build_scheduler(passes, rt.settings.tz), stop, on_ready=on_ready)
+    if rt.store.kind != "postgresql":
+        await run_passes(passes, build_scheduler(passes, rt.settings.tz), stop, on_ready=on_ready)
+        return
+    # Several workers may share the database: each sends from the outbox (claims are
+    # serialised per channel, so the platform's pace holds across them), one runs the schedule.
+    async with asyncio.TaskGroup() as group:
+        group.create_task(sender.run(stop))
+        group.create_task(
+            lead_passes(
+                passes,
+                lambda: build_scheduler(passes, rt.settings.tz),
+                stop,
+                lambda: rt.store.leadership("schedule"),
+                on_ready=on_ready,
+            )
+        )
+
+
+def open_inbox(rt: Runtime, channels: list[str]) -> InboxWorker | None:
+    """The durable inbox, when webhooks are served on PostgreSQL (one or several workers)."""
+    s = rt.settings
+    webhooks = ("telegram" in channels and bool(s.telegram_webhook_url)) or "zalo" in channels
+    if rt.store.kind != "postgresql" or not webhooks:
+        return None
+    key = str(s.inbox_key)
+    if not key:
+        # Rows this worker leaves behind when it dies cannot be read by another worker or by
+        # its own restart: say so once, at start.
+        logger.warning(
+            "BOT_INBOX_KEY is not set: a key was made for this process only; updates waiting "
+            "when it dies are lost. Set BOT_INBOX_KEY (the same for every worker)."
+        )
+        key = new_inbox_key()
+    return InboxWorker(rt.store, key)
 
 
 async def serve(rt: Runtime, channels: list[str], stop: asyncio.Event) -> None:
     """Serve every channel in `channels` and the outbox/scheduler until `stop`."""
     parts: list[Serve] = []
+    inbox = open_inbox(rt, channels)
     if "telegram" in channels:
         from bot.channels.telegram.adapter import serve_telegram
 
-        parts.append(serve_telegram)
+        parts.append(functools.partial(serve_telegram, inbox=inbox))
     if "zalo" in channels:
         from bot.channels.zalo.adapter import serve_zalo
 
-        parts.append(serve_zalo)
+        parts.append(functools.partial(serve_zalo, inbox=inbox))
+    if inbox is not None:
+        worker = inbox
+
+        async def handle_inbox(rt: Runtime, stop: asyncio.Event) -> None:
+            await worker.run(stop)
+
+        parts.append(handle_inbox)
 
     async def guarded(run: Serve) -> None:
         try:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import data_dir
@@ -35,6 +36,19 @@ class Secret(str):
 
     def __repr__(self) -> str:
         return "Secret('********')" if self else "Secret('')"
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit for a message or a log: its password replaced by '***'."""
+    try:
+        parts = urlsplit(url)
+        password, port = parts.password, parts.port
+    except ValueError:
+        return "postgresql://…"
+    if password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}{f':{port}' if port else ''}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _hostport(name: str, value: str) -> tuple[str, int]:
@@ -108,6 +122,8 @@ class Settings:
     telegram_webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
     telegram_bot_username: str = ""
     db_path: Path = DEFAULT_DB
+    #: BOT_DB=postgresql://…: a PostgreSQL database instead of the SQLite file `db_path`.
+    db_url: Secret = field(default=Secret(""), repr=False)
     admins: frozenset[str] = frozenset()
     timezone: str = "Asia/Ho_Chi_Minh"
     content_dir: Path = DEFAULT_CONTENT_DIR
@@ -120,6 +136,21 @@ class Settings:
     #: platform's rate over a slow round trip (30/s at 150 ms needs 5); a `kill -9` can send
     #: at most this many of them twice.
     outbox_in_flight: int = OUTBOX_IN_FLIGHT
+    #: Several workers on one PostgreSQL database: the key that encrypts webhook updates
+    #: while they wait in the inbox (BOT_INBOX_KEY; `run --workers N` makes one if unset).
+    inbox_key: Secret = field(default=Secret(""), repr=False)
+    #: Several workers listen on the same webhook ports (BOT_SHARED_PORT=1, SO_REUSEPORT).
+    shared_port: bool = False
+
+    @property
+    def database(self) -> Path | str:
+        """What `Store.open` takes: the PostgreSQL URL when one is set, else the SQLite file."""
+        return str(self.db_url) if self.db_url else self.db_path
+
+    @property
+    def database_label(self) -> str:
+        """The database for messages and logs (a URL's password never shown)."""
+        return redact_url(str(self.db_url)) if self.db_url else str(self.db_path)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -163,6 +194,26 @@ def _db_path(value: str) -> Path:
         f"BOT_DB: the folder {str(path.parent.absolute())!r} does not exist "
         f"(BOT_DB={value!r}); create it or correct BOT_DB"
     )
+
+
+def _inbox_key(value: str) -> Secret:
+    # A Fernet key: 32 bytes, URL-safe base64 (44 characters). Checked here, not at the first
+    # webhook request.
+    import base64
+    import binascii
+
+    if not value:
+        return Secret("")
+    try:
+        ok = len(base64.urlsafe_b64decode(value.encode("ascii"))) == 32 and len(value) == 44
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        ok = False
+    if not ok:
+        raise SettingsError(
+            "BOT_INBOX_KEY must be 44 characters of URL-safe base64 (32 bytes); make one "
+            "with `bdg-bot db new-inbox-key`"
+        )
+    return Secret(value)
 
 
 def _count(env: Mapping[str, str], name: str, default: int, top: int) -> int:
@@ -297,6 +348,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     content_dir = Path(env.get("BOT_CONTENT_DIR", "").strip() or DEFAULT_CONTENT_DIR)
     if not content_dir.is_dir():
         raise SettingsError(f"BOT_CONTENT_DIR is not a directory: {str(content_dir)!r}")
+    raw_db = env.get("BOT_DB", "").strip()
+    is_url = raw_db.startswith(("postgresql://", "postgres://"))
+    if not is_url and "://" in raw_db:
+        raise SettingsError(
+            f"BOT_DB must be a SQLite file path or a postgresql:// URL, got {redact_url(raw_db)!r}"
+        )
     return Settings(
         telegram_token=Secret(token),
         telegram_api_base_url=_url(
@@ -310,7 +367,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env.get("TELEGRAM_WEBHOOK_LISTEN", "").strip() or "127.0.0.1:8443",
         ),
         telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
-        db_path=_db_path(env.get("BOT_DB", "").strip()),
+        db_path=_db_path("" if is_url else raw_db),
+        db_url=Secret(raw_db if is_url else ""),
         admins=_admins(env.get("BOT_ADMINS", "")),
         timezone=timezone,
         content_dir=content_dir,
@@ -319,4 +377,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram_rate_per_chat=_float(env, "BOT_TELEGRAM_RATE_PER_CHAT", 1.0),
         zalo_rate_total=_float(env, "BOT_ZALO_RATE", 10.0),
         outbox_in_flight=_count(env, "BOT_OUTBOX_IN_FLIGHT", OUTBOX_IN_FLIGHT, MAX_IN_FLIGHT),
+        inbox_key=_inbox_key(env.get("BOT_INBOX_KEY", "").strip()),
+        shared_port=_flag(env, "BOT_SHARED_PORT"),
     )

@@ -1,7 +1,17 @@
-"""Shared fixtures: a temp-file database, the shipped content, a clock that stands still."""
+"""Shared fixtures: a database, the shipped content, a clock that stands still.
+
+Every test that takes `settings`, `store`, `engine` or `database` runs twice: on a SQLite file
+and on a fresh PostgreSQL database (a copy of one migrated once per session, on the server
+`tests/postgres_server.py` starts or BOT_TEST_POSTGRES_URL names). A test about SQLite itself
+is marked `sqlite_only`. Without a PostgreSQL server the PostgreSQL runs are skipped, except
+under CI=true, where that fails the run.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import cache
@@ -14,8 +24,9 @@ from bot.clock import FakeClock
 from bot.content import Content, load_content
 from bot.core.engine import Engine
 from bot.messages import Incoming, Location, Reply
-from bot.settings import Settings
+from bot.settings import Secret, Settings
 from bot.storage import Store
+from tests import postgres_server
 
 ADMIN = "telegram:9001"
 
@@ -36,19 +47,78 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 28, 9, 0))
 
 
+BACKENDS = ("sqlite", "postgresql")
+#: The database every PostgreSQL test database is copied from (migrated once per session).
+TEMPLATE = "bot_test_template"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses the database once per backend."""
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("sqlite_only")
+        metafunc.parametrize("backend", ["sqlite"] if only else list(BACKENDS))
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The test PostgreSQL server's admin URL, with the migrated template database made."""
+    url = postgres_server.server_url()
+    if url is None:
+        why = postgres_server.why_unavailable()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is needed under CI=true and is unavailable: {why}")
+        pytest.skip(f"no PostgreSQL server: {why}")
+
+    async def make_template() -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+            await admin.execute(
+                f"CREATE DATABASE \"{TEMPLATE}\" TEMPLATE template0 ENCODING 'UTF8'"
+            )
+        finally:
+            await admin.close()
+        store = await Store.open(postgres_server.with_database(url, TEMPLATE))
+        await store.close()
+
+    # In a thread of its own: the fixture may be first asked for inside a running loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, make_template()).result()
+    return url
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "bot.sqlite3"
 
 
 @pytest.fixture
-def settings(db_path: Path) -> Settings:
-    return Settings(db_path=db_path, admins=frozenset({ADMIN, "console:admin"}))
+async def database(
+    backend: str, db_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Path | str]:
+    """This test's database: the SQLite file `db_path`, or a fresh PostgreSQL database URL."""
+    if backend == "sqlite":
+        yield db_path
+        return
+    admin: str = request.getfixturevalue("postgres_admin_url")
+    url = await postgres_server.fresh_database(admin, template=TEMPLATE)
+    yield url
+    await postgres_server.drop_database(url)
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(db_path)
+def settings(db_path: Path, database: Path | str) -> Settings:
+    url = database if isinstance(database, str) else ""
+    return Settings(
+        db_path=db_path, db_url=Secret(url), admins=frozenset({ADMIN, "console:admin"})
+    )
+
+
+@pytest.fixture
+async def store(database: Path | str) -> AsyncIterator[Store]:
+    s = await Store.open(database)
     yield s
     await s.close()
 

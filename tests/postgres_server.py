@@ -129,19 +129,21 @@ def why_unavailable() -> str:
     return _why
 
 
-async def fresh_database(admin_url: str) -> str:
-    """Create a new, empty, uniquely named database on admin_url's server; return its URL."""
+async def fresh_database(admin_url: str, template: str = "template0") -> str:
+    """Create a new, uniquely named database on admin_url's server (a copy of `template`,
+    empty by default); return its URL."""
     name = f"{DB_PREFIX}{uuid.uuid4().hex[:16]}"
     conn = await asyncpg.connect(admin_url, timeout=30)
     try:
         # template0: empty whatever template1 holds on an external server; UTF8 for
         # Vietnamese text.
         await conn.execute(
-            f"CREATE DATABASE {_quote_ident(name)} TEMPLATE template0 ENCODING 'UTF8'"
+            f"CREATE DATABASE {_quote_ident(name)} TEMPLATE {_quote_ident(template)} "
+            "ENCODING 'UTF8'"
         )
     finally:
         await conn.close()
-    url = _with_database(admin_url, name)
+    url = with_database(admin_url, name)
     _admin_urls[url] = admin_url
     return url
 
@@ -152,7 +154,7 @@ async def drop_database(url: str) -> None:
     if not name.startswith(DB_PREFIX):
         raise ValueError(f"refusing to drop {name!r}: not a database fresh_database created")
     # Another process's database (no record here): the maintenance database `postgres`.
-    admin_url = _admin_urls.pop(url, None) or _with_database(url, "postgres")
+    admin_url = _admin_urls.pop(url, None) or with_database(url, "postgres")
     conn = await asyncpg.connect(admin_url, timeout=30)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
@@ -164,7 +166,8 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
+    """`url` with its database name replaced by `name`."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + quote(name, safe="")))
 

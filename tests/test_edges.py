@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ from bot.channels.zalo.client import TokenManager, ZaloClient
 from bot.clock import FakeClock
 from bot.logging_filters import install, redact, remember
 from bot.settings import Secret, Settings, SettingsError, load_settings
-from bot.storage import Store
+from bot.storage import StorageError, Store
 from bot.storage.zalo import load_tokens, save_rotated
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
@@ -560,7 +559,7 @@ async def test_a_rotated_pair_that_cannot_be_saved_is_kept_and_reported(
             await tokens.start()
 
             async def full_disk(*args: Any) -> bool:
-                raise sqlite3.OperationalError("database or disk is full")
+                raise StorageError("database or disk is full")
 
             monkeypatch.setattr(zalo_client, "save_rotated", full_disk)
             assert (await client.send_texts("1", ["a"])).status == "sent"

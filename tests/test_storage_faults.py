@@ -34,6 +34,9 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloAPI
 from tests.test_officer import confirm_data, officer
 
+# Faults injected into the SQLite connection; PostgreSQL's: tests/test_postgres_faults.py.
+pytestmark = pytest.mark.sqlite_only
+
 T = TypeVar("T")
 
 #: A cry for help, with and without diacritics (the emergency check runs on both).

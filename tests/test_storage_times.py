@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.core.engine import Engine
 from bot.core.handlers.officer import when
@@ -16,6 +18,9 @@ from bot.storage import zalo as zalo_store
 from bot.storage.database import _seconds
 from tests.conftest import all_text, button_data, say
 from tests.test_officer import officer as register_officer
+
+# SQLite's column types and its migrations from old files (PostgreSQL starts at 0007).
+pytestmark = pytest.mark.sqlite_only
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 #: The schema before the times migration.
@@ -175,7 +180,8 @@ async def test_the_migration_keeps_every_moment_of_rows_written_the_old_way(
         assert await reports.unlocked_until("that-khe", "2026-N") == date(2026, 12, 20)
 
         # The indexes and constraints are all there, and ids continue after the deleted one.
-        assert indexes(path) == before
+        # (Tables of later migrations, such as the inbox, add their own.)
+        assert {i for i in indexes(path) if i[1] not in ("inbox", "workers")} == before
         new = await reports.save_report(
             officer="telegram:2", unit_code="that-khe", period_id="2026-N", values={"tt": 5},
             late=False, now=T2,

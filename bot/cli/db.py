@@ -16,9 +16,8 @@ from urllib.parse import unquote, urlsplit
 
 from bot.cli.output import fail, missing_database
 from bot.settings import Settings, redact_url
-from bot.storage import StorageError, is_server_url
+from bot.storage import StorageError, Store, is_server_url
 from bot.storage.copy import CopyError, copy_database, skipped_tables
-from bot.storage.database import Database
 
 __all__ = ["COMMANDS", "add_subcommands", "cmd_db"]
 
@@ -60,7 +59,7 @@ async def cmd_copy(settings: Settings, target: str) -> int:
     if missing := missing_database(settings):
         return fail(missing)
     try:
-        source = await Database.open(settings.db_path)
+        source = await Store.open(settings.db_path)
     except StorageError as exc:
         return fail(f"cannot read {settings.db_path}: {_hide(exc, target)}; nothing was copied")
     try:

@@ -37,7 +37,7 @@ def write_atomically(path: Path, content: bytes) -> None:
 def missing_database(settings: Settings) -> str | None:
     """Why a read-only command cannot run: no database where BOT_DB points (None: there is)."""
     path = settings.db_path
-    if str(path) == ":memory:" or path.is_file():
+    if settings.db_url or str(path) == ":memory:" or path.is_file():
         return None
     return (
         f"no database at {path.absolute()} (BOT_DB={os.environ.get('BOT_DB', '')!r}, "

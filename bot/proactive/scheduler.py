@@ -163,3 +163,57 @@ async def run_passes(
     finally:
         with contextlib.suppress(Exception):
             scheduler.shutdown(wait=False)
+
+
+#: How often a worker that does not run the schedule asks again (s): a dead leader's lock is
+#: released by the server at once, so its schedule resumes within this.
+LEAD_RETRY = 15.0
+
+Leadership = Callable[[], contextlib.AbstractAsyncContextManager[asyncio.Event | None]]
+
+
+async def lead_passes(
+    passes: ScheduledPasses,
+    make_scheduler: Callable[[], AsyncIOScheduler],
+    stop: asyncio.Event,
+    leadership: Leadership,
+    *,
+    on_ready: Callable[[ScheduledPasses, AsyncIOScheduler], Awaitable[None] | None] | None = None,
+    retry: float = LEAD_RETRY,
+) -> None:
+    """Run the schedule (and its start-up catch-up) only while this worker leads.
+
+    With several workers exactly one runs the schedule; when it dies another takes over and
+    runs the catch-up, whose dedupe keys make it send nothing the dead one already queued.
+    Every worker sends from the outbox (`OutboxSender.run`, called by the caller).
+    """
+    while not stop.is_set():
+        async with leadership() as lost:
+            if lost is not None:
+                logger.info("this worker runs the reminder and campaign schedule")
+                scheduler = make_scheduler()
+                scheduler.start()
+                try:
+                    await passes.catch_up()
+                    if on_ready is not None:
+                        ready = on_ready(passes, scheduler)
+                        if ready is not None:
+                            await ready
+                    await _first(stop.wait(), lost.wait())
+                finally:
+                    with contextlib.suppress(Exception):
+                        scheduler.shutdown(wait=False)
+                if lost.is_set():
+                    logger.warning("the schedule's database lock was lost; asking again")
+                continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), retry)
+
+
+async def _first(*waits: Awaitable[object]) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

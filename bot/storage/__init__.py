@@ -1,4 +1,4 @@
-"""Storage: typed async functions over SQLite (WAL). SQL lives here and nowhere else.
+"""Storage: typed async functions over SQLite or PostgreSQL. SQL lives here and nowhere else.
 
 `Store` is the bot's database (`bot.storage.database.Database`) with the citizens' state
 (users, dialogs, menus, counters, de-duplication, imported places) and the repositories of
@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
-import aiosqlite
-
+from bot.storage.backends import open_database
 from bot.storage.database import (
     BUSY_TIMEOUT_MS,
     CLOSE_WAIT,
@@ -26,13 +26,16 @@ from bot.storage.database import (
     SETTLE_WAIT,
     UNWRITABLE_PAUSE,
     UPDATE_ID_TTL,
+    Backend,
     Database,
     StorageError,
     Unwritable,
     _moment,
     _seconds,
+    is_server_url,
     migrations,
 )
+from bot.storage.inbox import InboxStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.reports import ReportStore
 
@@ -52,6 +55,7 @@ __all__ = [
     "Store",
     "Unwritable",
     "UserRow",
+    "is_server_url",
     "migrations",
 ]
 
@@ -104,10 +108,19 @@ class Bookkeeping:
 class Store(Database):
     """The bot's database: the citizens' state here, the other table groups as repositories."""
 
-    def __init__(self, db: aiosqlite.Connection, reader: aiosqlite.Connection | None = None):
-        super().__init__(db, reader)
+    @classmethod
+    async def open(cls, target: Path | str) -> Self:
+        """Open (creating if needed) the database and bring its schema up to date.
+
+        `target` is a SQLite file (or ":memory:") or a `postgresql://` URL.
+        """
+        return await open_database(cls, target)
+
+    def __init__(self, backend: Backend):
+        super().__init__(backend)
         self.reports = ReportStore(self)
         self.outbox = OutboxStore(self)
+        self.inbox = InboxStore(self)
 
     # --- de-duplication -------------------------------------------------------------------------
 
@@ -118,8 +131,8 @@ class Store(Database):
         the message through (a rare duplicate answer is better than silence).
         """
         inserted = await self.write(
-            "INSERT OR IGNORE INTO processed_updates (channel, update_key, seen_at) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO processed_updates (channel, update_key, seen_at) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (channel, update_key, _seconds(now)),
             best_effort=True,
         )
@@ -145,8 +158,8 @@ class Store(Database):
         async with self.transaction(best_effort=True) as db:
             if book.update is not None:
                 await db.execute(
-                    "INSERT OR IGNORE INTO processed_updates (channel, update_key, seen_at) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO processed_updates (channel, update_key, seen_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (*book.update, _seconds(book.at)),
                 )
             if book.counter is not None:
@@ -154,7 +167,7 @@ class Store(Database):
                 await db.execute(
                     "INSERT INTO counters (day, channel, topic, emergency, n) "
                     "VALUES (?, ?, ?, ?, 1) ON CONFLICT (day, channel, topic, emergency) "
-                    "DO UPDATE SET n = n + 1",
+                    "DO UPDATE SET n = counters.n + 1",
                     (day.isoformat(), channel, topic, int(emergency)),
                 )
             if book.menu:
@@ -168,8 +181,8 @@ class Store(Database):
                 await db.execute("DELETE FROM menus WHERE address = ?", (book.address,))
             if book.message_ids:
                 await db.executemany(
-                    "INSERT OR IGNORE INTO tracked_messages "
-                    "(address, chat_key, message_id, sent_at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO tracked_messages (address, chat_key, message_id, sent_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [
                         (book.address, book.chat_key, m, _seconds(book.at))
                         for m in book.message_ids
@@ -206,12 +219,12 @@ class Store(Database):
     async def forget_user(self, address: str) -> list[tuple[str, int]]:
         """Delete everything kept about a citizen; return the message ids to delete."""
         async with self.transaction() as db:
-            async with db.execute(
+            rows = await db.fetchall(
                 "SELECT chat_key, message_id FROM tracked_messages WHERE address = ? "
                 "ORDER BY message_id",
                 (address,),
-            ) as cur:
-                messages = [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
+            )
+            messages = [(str(r[0]), int(r[1])) for r in rows]
             for table in ("users", "tracked_messages", "dialogs", "menus"):
                 await db.execute(f"DELETE FROM {table} WHERE address = ?", (address,))
             # Campaign messages sent or queued for them, and a "blocked the bot" mark; a row
@@ -317,9 +330,9 @@ class Store(Database):
     async def places_signature(self) -> tuple[Any, ...] | None:
         """How many imported places, when imported, how many bytes: changes with the list."""
         row = await self.fetchone(
-            "SELECT count(*), max(imported_at), total(length(data)) FROM places"
+            "SELECT count(*), max(imported_at), COALESCE(SUM(length(data)), 0) FROM places"
         )
-        return tuple(row) if row else None
+        return (row[0], row[1], row[2]) if row else None
 
     async def imported_places(self) -> list[dict[str, Any]]:
         """The imported trusted addresses (empty until an import)."""

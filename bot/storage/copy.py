@@ -17,6 +17,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+from bot.storage.backends import open_database
 from bot.storage.database import Database, StorageError, Tx, is_server_url
 
 __all__ = [
@@ -59,7 +60,7 @@ async def copy_database(source: Database, target_url: str) -> dict[str, int]:
     """Open the PostgreSQL database at `target_url` and copy `source` into it (see copy_into)."""
     if not is_server_url(target_url):
         raise CopyError("the target must be a postgresql:// URL")
-    target = await Database.open(target_url)
+    target = await open_database(Database, target_url)
     try:
         return await copy_into(source, target)
     finally:

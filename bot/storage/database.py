@@ -1,14 +1,15 @@
-"""Storage: typed async functions over SQLite (WAL). SQL lives here and nowhere else.
+"""Storage: typed async functions over SQLite (WAL) or PostgreSQL. SQL lives here only.
 
-One `Store` wraps one aiosqlite connection for writes, and a second, read-only one for reads
-outside transactions: a write stuck on another process's lock never delays a read (WAL lets
-them run side by side). Writes that belong together run in one `BEGIN IMMEDIATE`
-transaction under a lock, so concurrent handlers never interleave them.
+`Database` is what the rest of the storage package builds on, whichever the backend:
+transactions (`Tx`), single writes, reads, migrations, and the rules that keep a storage
+fault from silencing a reply. The backends (`bot.storage.sqlite`, `bot.storage.postgres`)
+hold the connections; the SQL the repositories write is SQLite's, with `?` or `:name`
+parameters, and the PostgreSQL backend rewrites the few spellings that differ.
 
-A storage fault never silences a reply: a locked database fails a statement after
-`BUSY_TIMEOUT_MS` instead of hanging, the bookkeeping writes around an answer (de-duplication,
-menus, counters, message ids) are best effort (`within`, `later`), and after a failed write
-those are dropped for `UNWRITABLE_PAUSE` instead of queueing behind the lock.
+A storage fault never silences a reply: a locked database fails a statement after a short
+wait instead of hanging, the bookkeeping writes around an answer (de-duplication, menus,
+counters, message ids) are best effort (`within`, `later`), and after a failed write those
+are dropped for `UNWRITABLE_PAUSE` instead of queueing behind the fault.
 
 Every moment is stored one way, in every table: REAL unix seconds (UTC), written by `_seconds`
 and read back by `_moment` as an aware UTC datetime (whoever shows it converts it to the bot's
@@ -20,15 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-import sqlite3
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Self, TypeVar
-
-import aiosqlite
+from typing import Any, Protocol, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +51,101 @@ LOOKUP_WAIT = 0.4
 SETTLE_WAIT = 0.3
 #: How long `close` waits for background writes before dropping them (s).
 CLOSE_WAIT = 2.0
-
-#: What a locked, full or failing database raises.
-StorageError = sqlite3.OperationalError
+#: How often a held role (`leadership`) checks that its connection still holds it (s).
+LEADER_CHECK = 5.0
 
 T = TypeVar("T")
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class StorageError(Exception):
+    """The database cannot do it now: locked, full, unreachable (not a programming error)."""
 
 
 class Unwritable(StorageError):
     """A best-effort write skipped because the database just failed a write."""
+
+
+class Row(Protocol):
+    """A result row: by column position or by name (sqlite3.Row, asyncpg.Record)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Tx(Protocol):
+    """One open write transaction."""
+
+    kind: str  # "sqlite" | "postgresql"
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run one statement per row; the number of rows changed in all."""
+        ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        """Run a query; its first row."""
+        ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run a query; all its rows."""
+        ...
+
+    async def lock(self, key: str) -> None:
+        """Serialise with every other transaction that locks `key`, until this one ends.
+
+        Needed where a read decides a write (a version number, a send slot): SQLite runs one
+        writer at a time anyway, PostgreSQL runs them side by side unless told otherwise.
+        """
+        ...
+
+
+class Backend(Protocol):
+    """The connections of one database, behind `Database`."""
+
+    kind: str  # "sqlite" | "postgresql"
+
+    def transaction(
+        self, *, durable: bool, wait: float, deadline: float, check: Callable[[], None]
+    ) -> contextlib.AbstractAsyncContextManager[Tx]:
+        """A write transaction: `wait` s for this process's other writers, retried on a
+        locked database until the loop time `deadline` (0: no retry); `check` runs once the
+        writer's turn has come, before BEGIN."""
+        ...
+
+    async def write(
+        self, sql: str, params: Params, *, wait: float, check: Callable[[], None]
+    ) -> int:
+        """Run ONE write statement atomically; rows changed."""
+        ...
+
+    async def fetchone(self, sql: str, params: Params) -> Row | None:
+        """A read outside any transaction: the first row."""
+        ...
+
+    async def fetchall(self, sql: str, params: Params) -> list[Row]:
+        """A read outside any transaction: every row."""
+        ...
+
+    async def migrate(self) -> int:
+        """Apply pending migrations (each in its own transaction); the schema version."""
+        ...
+
+    async def file_path(self) -> Path | None:
+        """The database file (None for an in-memory or server database)."""
+        ...
+
+    async def opened(self) -> None:
+        """Finish opening once the schema is up to date."""
+        ...
+
+    async def close(self) -> None:
+        """Close every connection."""
+        ...
 
 
 def _aware(at: datetime) -> datetime:
@@ -84,9 +169,12 @@ def _moment_or_none(value: float | None) -> datetime | None:
     return None if value is None else _moment(value)
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """The migration scripts shipped with the package, in order: (version, name, sql)."""
-    folder = resources.files("bot.storage") / "migrations"
+def migrations(folder_name: str = "migrations") -> list[tuple[int, str, str]]:
+    """The migration scripts shipped with the package, in order: (version, name, sql).
+
+    `migrations` holds SQLite's, `migrations_pg` PostgreSQL's (which starts at 0007).
+    """
+    folder = resources.files("bot.storage") / folder_name
     out = []
     for entry in folder.iterdir():
         name = entry.name
@@ -95,13 +183,17 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class Database:
-    """One SQLite database: a writer and a reader connection, transactions, migrations."""
+def is_server_url(target: Path | str) -> bool:
+    """Whether a BOT_DB value names a PostgreSQL server rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
-    def __init__(self, db: aiosqlite.Connection, reader: aiosqlite.Connection | None = None):
-        self._db = db
-        self._reader = reader or db
-        self._write_lock = asyncio.Lock()
+
+class Database:
+    """One database, SQLite or PostgreSQL: transactions, reads, migrations, fault rules."""
+
+    def __init__(self, backend: Backend):
+        self._backend = backend
+        self.kind = backend.kind
         self.durable_wait = DURABLE_WAIT
         self.lookup_wait = LOOKUP_WAIT
         self.settle_wait = SETTLE_WAIT
@@ -112,32 +204,13 @@ class Database:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    @classmethod
-    async def open(cls, path: Path | str) -> Self:
-        """Open (creating if needed) the database and bring its schema up to date."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await _connect(path)
-        store = cls(db)
-        try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives a killed process (kill -9) on every commit; the
-            # writes that must also survive power loss (confirmed reports) ask for `durable`.
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA foreign_keys=ON")
-            await store.migrate()
-            if str(path) != ":memory:":  # a second connection to ":memory:" is another db
-                store._reader = await _connect(path)
-                await store._reader.execute("PRAGMA query_only=ON")
-        except BaseException:
-            # Not a database, a full disk: each connection is a thread that would keep the
-            # process alive after the error, so close what was opened.
-            await store.close()
-            raise
-        return store
+    @property
+    def _db(self) -> Any:
+        """The SQLite writer connection (tests that break it on purpose reach for it)."""
+        return getattr(self._backend, "connection", None)
 
     async def close(self) -> None:
-        """Let background writes finish (briefly), then close the connection."""
+        """Let background writes finish (briefly), then close the connections."""
         tasks = {t for group in self._background.values() for t in group}
         if tasks:
             _done, late = await asyncio.wait(tasks, timeout=CLOSE_WAIT)
@@ -145,26 +218,15 @@ class Database:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
-        if self._reader is not self._db:
-            await self._reader.close()
-        await self._db.close()
+        await self._backend.close()
 
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; return the schema version."""
-        async with self._db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
-        for number, name, sql in migrations():
-            if number <= version:
-                continue
-            logger.info("applying migration %s", name)
-            async with self.transaction():
-                # executescript would commit on its own; run statement by statement instead.
-                for statement in _split_sql(sql):
-                    await self._db.execute(statement)
-                await self._db.execute(f"PRAGMA user_version={number:d}")
-            version = number
-        return version
+        return await self._backend.migrate()
+
+    async def opened(self) -> None:
+        """Finish opening once the schema is up to date (the backend's second connection)."""
+        await self._backend.opened()
 
     # --- best effort ----------------------------------------------------------------------------
 
@@ -185,7 +247,7 @@ class Database:
                 return
             # The error names the fault ("database is locked"), never a message's text.
             level = logging.DEBUG if isinstance(exc, Unwritable) else logging.WARNING
-            logger.log(level, "storage: %s not done: %s", what, _describe(exc))
+            logger.log(level, "storage: %s not done: %s", what, describe(exc))
 
         task.add_done_callback(finished)
         return task
@@ -226,7 +288,7 @@ class Database:
                 logger.warning(
                     "storage: a write failed (%s); menus, counters, message ids and "
                     "de-duplication are skipped for %.0f s",
-                    _describe(exc),
+                    describe(exc),
                     UNWRITABLE_PAUSE,
                 )
             self._unwritable_until = now + UNWRITABLE_PAUSE
@@ -234,8 +296,8 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(
         self, *, durable: bool = False, best_effort: bool = False
-    ) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the block as one write transaction, serialised with every other writer.
+    ) -> AsyncIterator[Tx]:
+        """Run the block as one write transaction.
 
         `durable=True` syncs the commit to disk before returning (power-loss safe); it costs
         an fsync, so only what a person confirmed asks for it. Such a transaction also waits
@@ -244,128 +306,64 @@ class Database:
         transaction is skipped (raising `Unwritable`) while writes are failing.
         """
         start = asyncio.get_running_loop().time()
-        async with self._writer(self.durable_wait if durable else LOCK_WAIT):
-            self._writable(best_effort)
-            if durable:
-                await self._db.execute("PRAGMA synchronous=FULL")
-            try:
-                await self._begin(start + self.durable_wait if durable else 0.0)
-                try:
-                    yield self._db
-                    await self._db.execute("COMMIT")
-                except BaseException as exc:
-                    self._failed(exc)
-                    await self._rollback()
-                    if durable and isinstance(exc, StorageError):
-                        logger.warning("storage: a confirmed write was not saved: %s",
-                                       _describe(exc))  # fmt: skip
-                    raise
-            finally:
-                if durable:
-                    await self._db.execute("PRAGMA synchronous=NORMAL")
-
-    @contextlib.asynccontextmanager
-    async def _writer(self, wait: float) -> AsyncIterator[None]:
-        """Hold the write lock; waiting for the other writers is bounded too (`wait` s)."""
         try:
-            await asyncio.wait_for(self._write_lock.acquire(), wait)
-        except TimeoutError:
-            exc = StorageError("database is locked (still waiting for other writers)")
+            async with self._backend.transaction(
+                durable=durable,
+                wait=self.durable_wait if durable else LOCK_WAIT,
+                deadline=start + self.durable_wait if durable else 0.0,
+                check=lambda: self._writable(best_effort),
+            ) as tx:
+                yield tx
+        except BaseException as exc:
             self._failed(exc)
-            raise exc from None
-        try:
-            yield
-        finally:
-            self._write_lock.release()
+            if durable and isinstance(exc, StorageError):
+                logger.warning("storage: a confirmed write was not saved: %s", describe(exc))
+            raise
 
-    async def _begin(self, deadline: float) -> None:
-        """BEGIN IMMEDIATE, tried again on a locked database until the loop time `deadline`."""
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                return
-            except StorageError as exc:
-                self._failed(exc)
-                # Each try already waited the busy timeout; the pause between tries lets
-                # the rest of the writer connection's queue through.
-                if not _is_busy(exc) or loop.time() + 0.2 >= deadline:
-                    if deadline:
-                        logger.warning("storage: a confirmed write was not saved: %s",
-                                       _describe(exc))  # fmt: skip
-                    raise
-                await asyncio.sleep(0.2)
-
-    async def _rollback(self) -> None:
-        # SQLite rolls some failures (a full disk) back by itself; ROLLBACK would then fail.
-        if self._db.in_transaction:
-            try:
-                await self._db.execute("ROLLBACK")
-            except sqlite3.Error as exc:
-                logger.error("storage: rollback failed: %s", _describe(exc))
-
-    async def write(
-        self, sql: str, params: Sequence[Any] = (), *, best_effort: bool = False
-    ) -> int:
+    async def write(self, sql: str, params: Params = (), *, best_effort: bool = False) -> int:
         """Run ONE write statement atomically; return the number of rows it changed.
 
-        A single statement is its own transaction in SQLite, so it needs no BEGIN/COMMIT:
-        one trip to the database thread instead of three (this is the per-message hot path).
-        A `best_effort` write is skipped (raising `Unwritable`) while writes are failing.
+        One statement is its own transaction: one trip to the database instead of three
+        (this is the per-message hot path). A `best_effort` write is skipped (raising
+        `Unwritable`) while writes are failing.
         """
-        async with self._writer(LOCK_WAIT):
-            self._writable(best_effort)
-            try:
-                cursor = await self._db.execute(sql, params)
-            except BaseException as exc:
-                self._failed(exc)
-                raise
-            return int(cursor.rowcount)
+        try:
+            return await self._backend.write(
+                sql, params, wait=LOCK_WAIT, check=lambda: self._writable(best_effort)
+            )
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     async def file_path(self) -> Path | None:
-        """The database file (None for an in-memory database)."""
-        rows = await self.fetchall("PRAGMA database_list")
-        main = next((str(r[2]) for r in rows if r[1] == "main"), "")
-        return Path(main) if main else None
+        """The database file (None for an in-memory or server database)."""
+        return await self._backend.file_path()
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    @contextlib.asynccontextmanager
+    async def leadership(self, role: str) -> AsyncIterator[asyncio.Event | None]:
+        """Whether this process holds `role` among every process on this database: None when
+        another does, else an event set if the role is lost (its connection broke).
+
+        On PostgreSQL a session advisory lock (the server releases a dead process's); SQLite
+        serves one process, which always holds it.
+        """
+        lock = getattr(self._backend, "session_lock", None)
+        if lock is None:
+            yield asyncio.Event()
+            return
+        key = int.from_bytes(hashlib.sha256(role.encode()).digest()[:8], "big", signed=True)
+        async with lock(key, LEADER_CHECK) as lost:
+            yield lost
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         """Run a read and return its first row."""
-        rows = await self._reader.execute_fetchall(sql, params)
-        return next(iter(rows), None)
+        return await self._backend.fetchone(sql, params)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         """Run a read and return all rows."""
-        return list(await self._reader.execute_fetchall(sql, params))
+        return await self._backend.fetchall(sql, params)
 
 
-async def _connect(path: Path | str) -> aiosqlite.Connection:
-    db = await aiosqlite.connect(str(path), isolation_level=None)
-    db.row_factory = aiosqlite.Row
-    await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS:d}")
-    return db
-
-
-def _is_busy(exc: BaseException) -> bool:
-    """Whether a failure is another connection's lock (worth waiting for), not a full disk."""
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def _describe(exc: BaseException) -> str:
-    """A failure in a few words for the log: SQLite's messages carry no parameter values."""
+def describe(exc: BaseException) -> str:
+    """A failure in a few words for the log: the drivers' messages carry no parameter values."""
     return f"{type(exc).__name__}: {exc}"[:200]
-
-
-def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements, letting SQLite say where each one is complete."""
-    statements, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip() and not all(
-        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
-    ):
-        raise ValueError("a migration ends with an incomplete statement")
-    return statements

@@ -15,10 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiosqlite
-
 from bot.messages import Button, Reply
-from bot.storage.database import Database
+from bot.storage.database import Database, Row, Tx
 
 __all__ = [
     "BroadcastRow",
@@ -182,7 +180,12 @@ _CANDIDATES = f"""
     LIMIT :batch"""
 
 
-def _broadcast(row: aiosqlite.Row) -> BroadcastRow:
+# On PostgreSQL a candidate being changed elsewhere (an outcome, a /xoa) is passed over rather
+# than waited for; SQLite has one writer at a time and no row locks.
+_ROW_LOCK = {"postgresql": " FOR UPDATE OF o SKIP LOCKED"}
+
+
+def _broadcast(row: Row) -> BroadcastRow:
     return BroadcastRow(
         id=int(row["id"]),
         key=row["key"],
@@ -205,9 +208,7 @@ class OutboxStore:
     # --- queueing ------------------------------------------------------------------------------
 
     @staticmethod
-    async def _insert(
-        db: aiosqlite.Connection, messages: Iterable[OutboxMessage], now: float
-    ) -> int:
+    async def _insert(db: Tx, messages: Iterable[OutboxMessage], now: float) -> int:
         rows: list[tuple[Any, ...]] = []
         for m in messages:
             channel, _sep, user_key = m.address.partition(":")
@@ -233,15 +234,14 @@ class OutboxStore:
             )
         added = 0
         for start in range(0, len(rows), INSERT_BATCH):
-            cur = await db.executemany(
-                "INSERT OR IGNORE INTO outbox (dedupe_key, purpose, channel, user_key, address, "
+            # The rows changed, summed: an ignored duplicate key changes none.
+            added += await db.executemany(
+                "INSERT INTO outbox (dedupe_key, purpose, channel, user_key, address, "
                 "reply, priority, broadcast_id, only_subscribed, report_unit, report_period, "
                 "due_at, expires_at, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 rows[start : start + INSERT_BATCH],
             )
-            # executemany sums the rows changed; an ignored duplicate key changes none.
-            added += max(cur.rowcount, 0)
         return added
 
     async def enqueue(self, messages: Iterable[OutboxMessage], now: float) -> int:
@@ -290,13 +290,12 @@ class OutboxStore:
                     "WHERE channel = ? AND state = 'sending' AND claimed_at < ?",
                     (channel, now - stale_after),
                 )
-            # execute_fetchall: one round trip to the database thread per read.
-            pacing = list(
-                await db.execute_fetchall(
-                    "SELECT next_at FROM outbox_pacing WHERE channel = ?", (channel,)
-                )
+            # The channel's pace is shared by every process that sends: one claim at a time.
+            await db.lock(f"outbox:{channel}")
+            pacing = await db.fetchone(
+                "SELECT next_at FROM outbox_pacing WHERE channel = ?", (channel,)
             )
-            next_at = float(pacing[0][0]) if pacing else None
+            next_at = float(pacing[0]) if pacing else None
             if next_at is not None and next_at > now + max_wait:
                 return Claim(None, wait_until=next_at)
             claimed = await self._claim_next(
@@ -305,20 +304,18 @@ class OutboxStore:
             if claimed is not None:
                 return Claim(claimed)
             # Nothing claimable: say whether that is because a chat's pace holds rows back.
-            paced = bool(
-                list(
-                    await db.execute_fetchall(
-                        "SELECT 1 FROM outbox WHERE channel = ? AND state = 'queued' "
-                        "AND due_at <= ? LIMIT 1",
-                        (channel, now),
-                    )
+            paced = (
+                await db.fetchone(
+                    "SELECT 1 FROM outbox WHERE channel = ? AND state = 'queued' "
+                    "AND due_at <= ? LIMIT 1",
+                    (channel, now),
                 )
-            )
+            ) is not None
         return Claim(None, paced=paced)
 
     async def _claim_next(
         self,
-        db: aiosqlite.Connection,
+        db: Tx,
         channel: str,
         now: float,
         next_at: float | None,
@@ -334,7 +331,7 @@ class OutboxStore:
             "batch": CLAIM_BATCH,
         }
         while True:
-            rows = list(await db.execute_fetchall(_CANDIDATES, params))
+            rows = await db.fetchall(_CANDIDATES + _ROW_LOCK.get(db.kind, ""), params)
             for row in rows:
                 if row["skip"] is not None:
                     await db.execute(
@@ -374,7 +371,7 @@ class OutboxStore:
             await self._record(db, outcome)
 
     @staticmethod
-    async def _record(db: aiosqlite.Connection, o: Outcome) -> None:
+    async def _record(db: Tx, o: Outcome) -> None:
         # Only the worker that still owns the row may finish it: if the claim went stale and
         # another process took the row over, that one decides.
         await db.execute(
@@ -403,7 +400,9 @@ class OutboxStore:
         if o.pause_until is not None:
             await db.execute(
                 "INSERT INTO outbox_pacing (channel, next_at) VALUES (?, ?) "
-                "ON CONFLICT (channel) DO UPDATE SET next_at = max(next_at, excluded.next_at)",
+                "ON CONFLICT (channel) DO UPDATE SET next_at = CASE "
+                "WHEN excluded.next_at > outbox_pacing.next_at THEN excluded.next_at "
+                "ELSE outbox_pacing.next_at END",
                 (o.channel, o.pause_until),
             )
 
@@ -450,14 +449,15 @@ class OutboxStore:
         Returns the broadcast and whether it is new: an existing `key` queues nothing.
         """
         async with self.store.transaction() as db:
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO broadcasts (key, audience, text_vi, text_en, created_by, "
-                "created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, audience, text_vi, text_en, created_by, now, due_at),
+            created = (
+                await db.execute(
+                    "INSERT INTO broadcasts (key, audience, text_vi, text_en, created_by, "
+                    "created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (key, audience, text_vi, text_en, created_by, now, due_at),
+                )
+                == 1
             )
-            created = cur.rowcount == 1
-            async with db.execute("SELECT * FROM broadcasts WHERE key = ?", (key,)) as c:
-                row = await c.fetchone()
+            row = await db.fetchone("SELECT * FROM broadcasts WHERE key = ?", (key,))
             assert row is not None
             broadcast = _broadcast(row)
             if not created:
@@ -537,7 +537,8 @@ class OutboxStore:
     async def counts(self, purpose: str | None = None) -> dict[str, int]:
         """Rows by state, optionally of one purpose."""
         rows = await self.store.fetchall(
-            "SELECT state, COUNT(*) FROM outbox WHERE (? IS NULL OR purpose = ?) GROUP BY state",
+            "SELECT state, COUNT(*) FROM outbox WHERE (CAST(? AS TEXT) IS NULL OR purpose = ?) "
+            "GROUP BY state",
             (purpose, purpose),
         )
         return {str(r[0]): int(r[1]) for r in rows}

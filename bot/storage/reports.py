@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
-from bot.storage.database import Database, _aware, _moment, _moment_or_none, _seconds
+from bot.storage.database import Database, Tx, _aware, _moment, _moment_or_none, _seconds
 from bot.storage.outbox import OutboxMessage
 
 #: Wrong invite codes a sender may try within THROTTLE_WINDOW before having to wait.
@@ -118,7 +116,7 @@ class Report:
 
 
 def _report(row: object) -> Report:
-    r = row  # aiosqlite.Row
+    r = row  # a storage Row
     return Report(
         id=int(r["id"]),  # type: ignore[index]
         unit_code=r["unit_code"],  # type: ignore[index]
@@ -171,8 +169,7 @@ class ReportStore:
     async def revoke_invite(self, code: str, now: datetime) -> Invite | None:
         """Make an unused invite unusable; the invite as it was (None when unknown)."""
         async with self.store.transaction() as db:
-            async with db.execute("SELECT * FROM invites WHERE code = ?", (code,)) as cur:
-                row = await cur.fetchone()
+            row = await db.fetchone("SELECT * FROM invites WHERE code = ?", (code,))
             if row is None:
                 return None
             found = _invite(row)
@@ -195,10 +192,12 @@ class ReportStore:
         async with self.store.transaction() as db:
             since = now - THROTTLE_WINDOW
             await db.execute("DELETE FROM invite_failures WHERE at < ?", (_seconds(since),))
-            async with db.execute(
-                "SELECT at FROM invite_failures WHERE address = ? ORDER BY at", (address,)
-            ) as cur:
-                failures = [_moment(r[0]) for r in await cur.fetchall()]
+            failures = [
+                _moment(r[0])
+                for r in await db.fetchall(
+                    "SELECT at FROM invite_failures WHERE address = ? ORDER BY at", (address,)
+                )
+            ]
             if len(failures) >= THROTTLE_ATTEMPTS:
                 # Free again when the oldest failure that still counts leaves the window.
                 oldest = failures[len(failures) - THROTTLE_ATTEMPTS]
@@ -214,14 +213,13 @@ class ReportStore:
         raise failure
 
     async def _check_invite(
-        self, db: aiosqlite.Connection, code: str, address: str, now: datetime
+        self, db: Tx, code: str, address: str, now: datetime
     ) -> InviteError | None:
-        async with db.execute(
+        row = await db.fetchone(
             "SELECT unit_code, expires_at, used_by, revoked_at, bound_to FROM invites "
             "WHERE code = ?",
             (code,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return InviteError("unknown")
         if row["revoked_at"] is not None:
@@ -232,24 +230,22 @@ class ReportStore:
             return InviteError("expired")
         if row["bound_to"] is not None and row["bound_to"] != address:
             return InviteError("bound")
-        async with db.execute(
+        officer = await db.fetchone(
             "SELECT revoked_at FROM officers WHERE address = ?", (address,)
-        ) as cur:
-            officer = await cur.fetchone()
+        )
         if officer is not None and officer[0] is not None and row["bound_to"] != address:
             return InviteError("blocked")
         return None
 
     async def _register(
         self,
-        db: aiosqlite.Connection,
+        db: Tx,
         code: str,
         address: str,
         now: datetime,
         display_name: str | None,
     ) -> Officer:
-        async with db.execute("SELECT unit_code FROM invites WHERE code = ?", (code,)) as cur:
-            row = await cur.fetchone()
+        row = await db.fetchone("SELECT unit_code FROM invites WHERE code = ?", (code,))
         assert row is not None  # checked in the same transaction
         name = (display_name or "").strip()[:80] or None
         await db.execute(
@@ -282,7 +278,7 @@ class ReportStore:
         """Every officer (active and revoked), optionally of one unit."""
         rows = await self.store.fetchall(
             "SELECT address, unit_code, registered_at, revoked_at, display_name FROM officers "
-            "WHERE (? IS NULL OR unit_code = ?) ORDER BY unit_code, registered_at",
+            "WHERE (CAST(? AS TEXT) IS NULL OR unit_code = ?) ORDER BY unit_code, registered_at",
             (unit_code, unit_code),
         )
         return [Officer(r[0], r[1], _moment(r[2]), r[3] is None, r[4]) for r in rows]
@@ -297,11 +293,11 @@ class ReportStore:
     async def revoke_officer(self, address: str, now: datetime) -> bool:
         """Revoke an officer; False when there was no active one."""
         async with self.store.transaction() as db:
-            cur = await db.execute(
+            changed = await db.execute(
                 "UPDATE officers SET revoked_at = ? WHERE address = ? AND revoked_at IS NULL",
                 (_seconds(now), address),
             )
-            return cur.rowcount == 1
+            return changed == 1
 
     # --- reports -------------------------------------------------------------------------------
 
@@ -326,18 +322,16 @@ class ReportStore:
         delivered yet (see `acknowledged` and `queue_restart_notices`).
         """
         async with self.store.transaction(durable=True) as db:
-            async with db.execute(
+            row = await db.fetchone(
                 "SELECT unit_code FROM officers WHERE address = ? AND revoked_at IS NULL",
                 (officer,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None or row[0] != unit_code:
                 raise NotAllowed(unit_code)
             if draft_nonce is not None:
-                async with db.execute(
+                dialog = await db.fetchone(
                     "SELECT state FROM dialogs WHERE address = ?", (draft_of or officer,)
-                ) as cur:
-                    dialog = await cur.fetchone()
+                )
                 if dialog is None or json.loads(dialog[0]).get("nonce") != draft_nonce:
                     raise DraftGone()
                 await db.execute("DELETE FROM dialogs WHERE address = ?", (draft_of or officer,))
@@ -348,20 +342,22 @@ class ReportStore:
                     "WHERE dedupe_key = ? AND state = 'queued'",
                     (_seconds(now), unsaved_notice_key(draft_of or officer, draft_nonce)),
                 )
-            async with db.execute(
+            # Two officers of a unit confirming at once: the second reads the first's version.
+            await db.lock(f"report:{unit_code}:{period_id}")
+            latest = await db.fetchone(
                 "SELECT COALESCE(MAX(version), 0) FROM reports "
                 "WHERE unit_code = ? AND period_id = ?",
                 (unit_code, period_id),
-            ) as cur:
-                version = int((await cur.fetchone())[0]) + 1  # type: ignore[index]
-            cur = await db.execute(
+            )
+            version = int(latest[0]) + 1 if latest else 1
+            inserted = await db.fetchone(
                 "INSERT INTO reports "
                 "(unit_code, period_id, version, vals, officer, created_at, late, ack_owed) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (unit_code, period_id, version, json.dumps(values), officer, _seconds(now),
                  int(late), int(ack_owed)),
             )  # fmt: skip
-            report_id = cur.lastrowid or 0
+            report_id = int(inserted[0]) if inserted else 0
         return Report(report_id, unit_code, period_id, version, dict(values), officer, now, late)
 
     # --- what a crash may have left unsaid ------------------------------------------------------
@@ -408,16 +404,15 @@ class ReportStore:
         queued: list[OutboxMessage] = []
         async with self.store.transaction(durable=True) as db:
             for report_id, message in acks:
-                cur = await db.execute(
+                changed = await db.execute(
                     "UPDATE reports SET ack_owed = 0 WHERE id = ? AND ack_owed = 1", (report_id,)
                 )
-                if cur.rowcount == 1:
+                if changed == 1:
                     queued.append(message)
             for address, nonce, message in drafts:
-                async with db.execute(
+                row = await db.fetchone(
                     "SELECT state FROM dialogs WHERE address = ? AND kind = 'report'", (address,)
-                ) as cur:
-                    row = await cur.fetchone()
+                )
                 if row is not None and json.loads(row[0]).get("nonce") == nonce:
                     queued.append(message)
             # The outbox's own insert (column list and dedupe) inside this transaction.

@@ -57,8 +57,7 @@ async def seed_tokens(store: Database, access: str, refresh: str, now: datetime)
     """
     seed = fingerprint(refresh)
     async with store.transaction() as db:
-        async with db.execute("SELECT seed_hash FROM zalo_tokens WHERE id = 1") as cur:
-            row = await cur.fetchone()
+        row = await db.fetchone("SELECT seed_hash FROM zalo_tokens WHERE id = 1")
         if row is not None and row[0] == seed:
             return False
         await db.execute(
@@ -83,7 +82,7 @@ async def save_rotated(
     the one refreshed (the admin put a new one meanwhile): that one is kept.
     """
     async with store.transaction(durable=True) as db:
-        cursor = await db.execute(
+        changed = await db.execute(
             "UPDATE zalo_tokens SET access_token = ?, refresh_token = ?, expires_at = ?, "
             "updated_at = ? WHERE id = 1 AND refresh_token = ?",
             (
@@ -94,7 +93,7 @@ async def save_rotated(
                 str(previous_refresh),
             ),
         )
-        return bool(cursor.rowcount == 1)
+        return changed == 1
 
 
 # --- messaging windows --------------------------------------------------------------------------
@@ -131,7 +130,6 @@ async def forget_interaction(store: Database, user_id: str) -> None:
 async def purge_interactions(store: Database, before: datetime) -> int:
     """Drop windows that ended before `before`; return how many."""
     async with store.transaction() as db:
-        cur = await db.execute(
+        return await db.execute(
             "DELETE FROM zalo_interactions WHERE last_at < ?", (_seconds(before),)
         )
-        return cur.rowcount

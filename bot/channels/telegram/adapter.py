@@ -31,6 +31,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot.channels.inbox import InboxWorker
 from bot.channels.lanes import Lanes
 from bot.core.engine import Engine
 from bot.core.runtime import Runtime
@@ -314,8 +315,11 @@ def build_application(
     return application, channel
 
 
-async def serve_telegram(rt: Runtime, stop: asyncio.Event) -> None:
-    """Serve until `stop` is set: long polling, or the configured webhook."""
+async def serve_telegram(
+    rt: Runtime, stop: asyncio.Event, inbox: InboxWorker | None = None
+) -> None:
+    """Serve until `stop` is set: long polling, or the configured webhook (through `inbox`,
+    when given: several workers)."""
     application, channel = build_application(rt)
     s = rt.settings
     async with application:
@@ -326,7 +330,7 @@ async def serve_telegram(rt: Runtime, stop: asyncio.Event) -> None:
         await application.start()
         try:
             if s.telegram_webhook_url:
-                await _serve_webhook(rt, application, stop)
+                await _serve_webhook(rt, application, stop, inbox)
             else:
                 assert application.updater is not None
                 await application.updater.start_polling(
@@ -346,7 +350,10 @@ async def serve_telegram(rt: Runtime, stop: asyncio.Event) -> None:
 
 
 async def _serve_webhook(
-    rt: Runtime, application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
+    rt: Runtime,
+    application: Application[Any, Any, Any, Any, Any, Any],
+    stop: asyncio.Event,
+    inbox: InboxWorker | None,
 ) -> None:
     """Serve the webhook on TELEGRAM_WEBHOOK_LISTEN, then tell Telegram where it is."""
     from bot.channels.telegram.webhook import MAX_CONNECTIONS, TelegramWebhook, start_webhook
@@ -354,8 +361,15 @@ async def _serve_webhook(
     s = rt.settings
     host, port = s.telegram_webhook_listen
     path = urlsplit(s.telegram_webhook_url).path
-    webhook = TelegramWebhook(application, path, str(s.telegram_webhook_secret))
-    runner = await start_webhook(webhook, host, port)
+    webhook = TelegramWebhook(application, path, str(s.telegram_webhook_secret), inbox=inbox)
+    if inbox is not None:
+
+        async def handle(data: dict[str, Any]) -> None:
+            update = Update.de_json(data, application.bot)
+            await application.process_update(update)
+
+        inbox.handlers["telegram"] = handle
+    runner = await start_webhook(webhook, host, port, shared_port=s.shared_port)
     try:
         # Listening first: what Telegram sends as soon as it knows the URL is not lost.
         await application.bot.set_webhook(

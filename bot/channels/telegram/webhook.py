@@ -4,7 +4,8 @@ PTB's server reads a request body (up to 100 MB) before it looks at the secret, 
 anonymous POSTs cost gigabytes. Here everything that can be decided from the headers is: the
 path and the secret (compared in constant time) first, then the announced length; only then
 is the body read, bounded in size and time, by at most `MAX_IN_PROGRESS` requests at once
-(503 beyond). A valid update goes to PTB's `update_queue`, like one fetched by long polling.
+(503 beyond). A valid update goes to PTB's `update_queue`, like one fetched by long polling,
+or, with several workers, into the durable inbox (`bot.channels.inbox`) before the 200.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Any, Final
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
+
+from bot.channels.inbox import InboxWorker
+from bot.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ class TelegramWebhook:
         max_body: int = MAX_BODY,
         max_in_progress: int = MAX_IN_PROGRESS,
         read_timeout: float = READ_TIMEOUT,
+        inbox: InboxWorker | None = None,
     ) -> None:
         if not secret:
             raise ValueError("the webhook needs a secret (TELEGRAM_WEBHOOK_SECRET)")
@@ -65,6 +70,7 @@ class TelegramWebhook:
         self.max_in_progress = max_in_progress
         self.read_timeout = read_timeout
         self._in_progress = 0
+        self.inbox = inbox
 
     def app(self) -> web.Application:
         """The aiohttp application (every path and method reaches `handle`, which decides)."""
@@ -129,12 +135,35 @@ class TelegramWebhook:
             logger.warning("a Telegram update could not be read (%s); dropped",
                            type(exc).__name__)  # fmt: skip
             return web.json_response({"ok": True})
-        await self.application.update_queue.put(update)
+        if self.inbox is None:
+            await self.application.update_queue.put(update)
+            return web.json_response({"ok": True})
+        try:
+            await self.inbox.accept("telegram", str(update.update_id), _chat(update), data)
+        except StorageError as exc:
+            # Not kept: Telegram must not count it as delivered, and sends it again.
+            logger.warning("a Telegram update could not be kept (%s); answered 503", exc)
+            return _refusal(503, "try again")
         return web.json_response({"ok": True})
 
 
-async def start_webhook(webhook: TelegramWebhook, host: str, port: int) -> web.AppRunner:
-    """Serve `webhook` on host:port; the caller cleans the returned runner up."""
+def _chat(update: Update) -> str:
+    """The inbox's chat of an update: its chat, else its sender (one lane per person)."""
+    if update.effective_chat is not None:
+        return f"telegram:{update.effective_chat.id}"
+    if update.effective_user is not None:
+        return f"telegram:{update.effective_user.id}"
+    return "telegram:"
+
+
+async def start_webhook(
+    webhook: TelegramWebhook, host: str, port: int, *, shared_port: bool = False
+) -> web.AppRunner:
+    """Serve `webhook` on host:port; the caller cleans the returned runner up.
+
+    `shared_port`: several workers listen on the same port (SO_REUSEPORT; the kernel spreads
+    the connections among them).
+    """
     # lingering_time=0: after a refusal the connection is closed at once, never drained.
     runner = web.AppRunner(
         webhook.app(),
@@ -145,7 +174,7 @@ async def start_webhook(webhook: TelegramWebhook, host: str, port: int) -> web.A
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=shared_port or None).start()
     except BaseException:
         await runner.cleanup()
         raise

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp import web
 
+from bot.channels.inbox import InboxWorker
 from bot.channels.lanes import Lanes
 from bot.channels.zalo.client import (
     MAX_BUTTONS,
@@ -51,7 +52,7 @@ from bot.core.runtime import Runtime
 from bot.i18n import _, normalize_language, use_language
 from bot.messages import Button, Delivery, Incoming, Location, Reply
 from bot.settings import ZaloSettings, ZaloTemplate
-from bot.storage import UPDATE_ID_TTL, Store
+from bot.storage import UPDATE_ID_TTL, StorageError, Store
 from bot.storage.zalo import (
     forget_interaction,
     get_interaction,
@@ -454,6 +455,8 @@ class ZaloChannel:
         self.rt = rt
         self.settings: ZaloSettings = rt.settings.zalo
         self.lanes = Lanes(concurrency, name="Zalo event")
+        #: Several workers: events are kept in the durable inbox and handled from there.
+        self.inbox: InboxWorker | None = None
         self._session: aiohttp.ClientSession | None = None
         self._client: ZaloClient | None = None
         self._sender: ZaloSender | None = None
@@ -575,7 +578,15 @@ class ZaloChannel:
         if at is not None and at < self.rt.clock.now() - STALE_EVENT:
             logger.warning("stale Zalo event %s ignored", name)
             return web.json_response({"message": "ignored"})
-        self.lanes.submit(user, lambda: self.process(event))
+        if self.inbox is None:
+            self.lanes.submit(user, lambda: self.process(event))
+            return web.json_response({"message": "ok"})
+        try:
+            await self.inbox.accept("zalo", dedupe_key(event), f"zalo:{user}", event)
+        except StorageError as exc:
+            # Not kept: a non-200 makes Zalo deliver the event again.
+            logger.warning("a Zalo event could not be kept (%s); answered 503", exc)
+            return web.json_response({"error": "try again"}, status=503)
         return web.json_response({"message": "ok"})
 
     async def process(self, event: dict[str, Any]) -> None:
@@ -658,9 +669,13 @@ class ZaloChannel:
 CHANNEL_KEY = web.AppKey("zalo_channel", ZaloChannel)
 
 
-def build_zalo_app(rt: Runtime) -> web.Application:
-    """The webhook application for this runtime (tests build the same one)."""
+def build_zalo_app(rt: Runtime, inbox: InboxWorker | None = None) -> web.Application:
+    """The webhook application for this runtime (tests build the same one); with `inbox`
+    (several workers) events are kept there before the 200 and handled from there."""
     channel = ZaloChannel(rt)
+    if inbox is not None:
+        channel.inbox = inbox
+        inbox.handlers["zalo"] = channel.process
     # Zalo events are small; a large body is not one of them.
     app = web.Application(client_max_size=256 * 1024)
     app[CHANNEL_KEY] = channel
@@ -691,17 +706,18 @@ async def open_zalo_sender(rt: Runtime) -> AsyncIterator[ZaloSender]:
         await channel.close()
 
 
-async def serve_zalo(rt: Runtime, stop: asyncio.Event) -> None:
+async def serve_zalo(rt: Runtime, stop: asyncio.Event, inbox: InboxWorker | None = None) -> None:
     """Serve the webhook on ZALO_WEBHOOK_LISTEN until `stop` is set."""
     if rt.settings.zalo is None:
         raise ValueError("the Zalo settings (ZALO_*) are not set")
-    app = build_zalo_app(rt)
+    app = build_zalo_app(rt, inbox)
     # No access log: it adds nothing but noise (and never any text: bodies are not logged).
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
     await runner.setup()
     try:
         host, port = rt.settings.zalo.listen
-        site = web.TCPSite(runner, host, port)
+        # Several workers may listen on one port (SO_REUSEPORT): the kernel spreads the load.
+        site = web.TCPSite(runner, host, port, reuse_port=rt.settings.shared_port or None)
         await site.start()
         logger.info("Zalo webhook listening on %s:%s%s", host, port, WEBHOOK_PATH)
         channel = app[CHANNEL_KEY]
