@@ -60,6 +60,13 @@ async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import channels_for, missing_setting, serve, stop_on_signals
 
     channels = channels_for(settings, args.channel)
+    if args.workers > 1:
+        from bot.cli.workers import supervise, workers_problem
+
+        if problem := workers_problem(settings, channels):
+            print(f"configuration error: {problem}", file=sys.stderr)
+            return 2
+        return await supervise(args.workers, args.channel)
     if channels == ["console"]:
         return await cmd_console(settings, argparse.Namespace(user="local"))
     for channel in channels:
@@ -158,6 +165,12 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve every configured channel (console when none is)")
     run.add_argument("--channel", choices=["auto", "telegram", "zalo", "console"], default="auto")
+    run.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=1,
+        help="worker processes on one PostgreSQL database and one webhook address (webhooks only)",
+    )
     console = sub.add_parser("console", help="chat with the bot in the terminal")
     console.add_argument("--user", default="local", help="console user id (for admin tests)")
     ask = sub.add_parser("ask", help="how the bot answers TEXT as a citizen")
@@ -206,6 +219,12 @@ def _quiet_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
+
+
+def _worker_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to 64, got {value!r}")
+    return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:
