@@ -186,3 +186,28 @@ async def test_the_stored_update_is_not_readable_and_goes_once_handled(pg_url: s
         assert await store.inbox.waiting() == 0
     finally:
         await store.close()
+
+
+async def test_one_process_leads_the_schedule_and_another_takes_over(pg_url: str) -> None:
+    first, second = await Store.open(pg_url), await Store.open(pg_url)
+    try:
+        async with first.leadership("schedule") as lost:
+            assert lost is not None and not lost.is_set()
+            async with second.leadership("schedule") as other:
+                assert other is None  # one leader at a time
+        # The leader gone (its lock released, or its process dead): the other leads.
+        async with second.leadership("schedule") as other:
+            assert other is not None
+            # A connection broken under the leader: the loss is noticed.
+            terminate = await first.fetchall(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND query LIKE '%pg_try_advisory_lock%'"
+            )
+            assert terminate
+            await until(other.is_set, 15)
+        async with first.leadership("schedule") as again:
+            assert again is not None  # free again
+    finally:
+        await first.close()
+        await second.close()
