@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,6 +107,13 @@ async def database(
     url = await postgres_server.fresh_database(admin, template=TEMPLATE)
     yield url
     await postgres_server.drop_database(url)
+
+
+def db_settings(database: Path | str) -> dict[str, Any]:
+    """The Settings fields that select `database` (a SQLite file or a PostgreSQL URL)."""
+    if isinstance(database, str):
+        return {"db_url": Secret(database)}
+    return {"db_path": database}
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from bot.proactive.ratelimit import ChannelLimits
 from bot.reporting.invites import new_invite_code
 from bot.settings import Secret, Settings
 from bot.storage import Store
-from tests.conftest import ADMIN, all_text, button_data, say
+from tests.conftest import ADMIN, all_text, button_data, db_settings, say
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -322,17 +322,20 @@ def test_the_cli_arguments_parse_as_documented() -> None:
 
 
 async def test_cli_broadcast_sends_with_progress_and_shows_status(
-    db_path: Path, fake: FakeTelegramAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database: Path | str,
+    fake: FakeTelegramAPI,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings = Settings(
         telegram_token=Secret(fake.token),
         telegram_api_base_url=fake.base_url,
-        db_path=db_path,
+        **db_settings(database),
         admins=frozenset({ADMIN}),
         telegram_rate_total=1000.0,
         telegram_rate_per_chat=1000.0,
     )
-    store = await Store.open(db_path)
+    store = await Store.open(database)
     await subscribe(store, *range(1, 11))
     await store.close()
     text = tmp_path / "tin.txt"

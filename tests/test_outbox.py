@@ -282,12 +282,12 @@ async def test_the_measured_rate_stays_within_the_limits(
 
 @pytest.mark.slow
 async def test_two_processes_share_one_budget_and_never_send_a_row_twice(
-    db_path: Path, store: Store, outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
+    database: Path | str, store: Store, outbox: OutboxStore, fake: FakeTelegramAPI, bot: Bot
 ) -> None:
     """A running bot and `bdg-bot reminders run` drain the same outbox at once."""
     fake.total_limit_per_s, fake.per_chat_limit_per_s = 20.0, 1.0
     await outbox.enqueue([message(i, 700 + i % 40) for i in range(80)], time.time())
-    other = await Store.open(db_path)  # a second connection, as another process has
+    other = await Store.open(database)  # a second connection, as another process has
     try:
         limits = ChannelLimits(20.0, 1.0)
         a = sender_for(outbox, bot, limits)

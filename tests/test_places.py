@@ -229,7 +229,7 @@ ROW = (
 
 async def test_an_import_by_another_process_reaches_the_running_bot(
     tmp_path: Path,
-    db_path: Path,
+    database: Path | str,
     engine: Engine,
     store: Store,
     content: Content,
@@ -240,7 +240,7 @@ async def test_an_import_by_another_process_reaches_the_running_bot(
     # `bdg-bot places import` in another process: its own connection to the same file.
     csv = tmp_path / "official.csv"
     csv.write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
-    other = await Store.open(db_path)
+    other = await Store.open(database)
     try:
         await import_places(other, csv, content, NOW)
     finally:

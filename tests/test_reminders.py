@@ -29,7 +29,7 @@ from bot.reporting.periods import PeriodCalendar, PeriodKind, ReminderSettings, 
 from bot.settings import Secret, Settings
 from bot.storage import Store
 from bot.storage.outbox import OutboxStore
-from tests.conftest import ADMIN, all_text, say
+from tests.conftest import ADMIN, all_text, db_settings, say
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -411,19 +411,19 @@ def content_dir(tmp_path: Path) -> Path:
 
 
 async def test_cli_dry_run_prints_the_plan_then_a_run_sends_once(
-    db_path: Path, content_dir: Path, capsys: pytest.CaptureFixture[str]
+    database: Path | str, content_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with FakeTelegramAPI() as fake:
         settings = Settings(
             telegram_token=Secret(fake.token),
             telegram_api_base_url=fake.base_url,
-            db_path=db_path,
+            **db_settings(database),
             admins=frozenset({ADMIN}),
             content_dir=content_dir,
             telegram_rate_total=1000.0,
             telegram_rate_per_chat=1000.0,
         )
-        store = await Store.open(db_path)
+        store = await Store.open(database)
         try:
             for address, unit in OFFICERS.items():
                 await register(store, address, unit, datetime.now(settings.tz))
@@ -437,7 +437,7 @@ async def test_cli_dry_run_prints_the_plan_then_a_run_sends_once(
             assert any(address in line and unit in line and "before-3" in line
                        for line in out.splitlines())  # fmt: skip
         assert fake.sent() == []
-        store = await Store.open(db_path)
+        store = await Store.open(database)
         assert await store.outbox.counts() == {}
         await store.close()
 
