@@ -211,7 +211,7 @@ def _inbox_key(value: str) -> Secret:
     if not ok:
         raise SettingsError(
             "BOT_INBOX_KEY must be 44 characters of URL-safe base64 (32 bytes); make one "
-            "with `bdg-bot db new-inbox-key`"
+            "with `env -u BOT_INBOX_KEY bdg-bot db new-inbox-key`"
         )
     return Secret(value)
 

@@ -37,10 +37,19 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="postgresql://USER:PASSWORD@HOST/DB",
         help="the empty PostgreSQL database to fill (its schema is created)",
     )
+    db_sub.add_parser(
+        "new-inbox-key",
+        help="print a new BOT_INBOX_KEY (the same for every worker of one deployment)",
+    )
 
 
 async def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     """Run a `db` subcommand."""
+    if args.db_command == "new-inbox-key":
+        from bot.channels.inbox import new_inbox_key
+
+        print(new_inbox_key())
+        return 0
     return await cmd_copy(settings, str(args.to))
 
 
