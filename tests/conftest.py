@@ -109,6 +109,26 @@ async def database(
     await postgres_server.drop_database(url)
 
 
+async def stored_bytes(database: Path | str) -> bytes:
+    """Everything the database holds, to search for text that must never be stored: a SQLite
+    file's bytes (with its WAL), or every row of every table of a PostgreSQL database."""
+    if not isinstance(database, str):
+        return b"".join(
+            Path(str(database) + suffix).read_bytes()
+            for suffix in ("", "-wal", "-shm")
+            if Path(str(database) + suffix).exists()
+        )
+    import asyncpg
+
+    con = await asyncpg.connect(database)
+    try:
+        tables = await con.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        rows = [await con.fetch(f'SELECT t::text FROM "{t[0]}" t') for t in tables]
+    finally:
+        await con.close()
+    return "\n".join(str(r[0]) for table in rows for r in table).encode()
+
+
 def db_settings(database: Path | str) -> dict[str, Any]:
     """The Settings fields that select `database` (a SQLite file or a PostgreSQL URL)."""
     if isinstance(database, str):

@@ -21,7 +21,7 @@ from bot.reporting.invites import new_invite_code
 from bot.reporting.parser import ParsedReport, parse_report, report_intent
 from bot.reporting.periods import load_calendar
 from bot.storage import Store
-from tests.conftest import say
+from tests.conftest import say, stored_bytes
 
 INDICATORS = load_indicators()
 CALENDAR = load_calendar()
@@ -79,16 +79,12 @@ async def test_engine_answers_everything_and_saves_nothing(
 
 
 async def test_console_conversation_leaves_no_text_in_the_database(
-    engine: Engine, db_path: Path
+    engine: Engine, database: Path | str
 ) -> None:
     script = ["/start", "chồng tôi Hoàng Văn Xyzq hay say rượu", "3", "vitri 21.8 106.7",
               "em ở bản Nà Qwpt muốn hỏi về ly hôn", "/dangky"]  # fmt: skip
     for line in script:
         await say(engine, line, user="local")
-    blob = b"".join(
-        Path(str(db_path) + suffix).read_bytes()
-        for suffix in ("", "-wal")
-        if Path(str(db_path) + suffix).exists()
-    )
+    blob = await stored_bytes(database)
     for needle in ("Xyzq", "Nà Qwpt", "say rượu", "ly hôn"):
         assert needle.encode() not in blob, needle

@@ -371,7 +371,9 @@ asyncio.run(main(*sys.argv[1:5]))
 """
 
 
-async def _worker(db: Path, fake: FakeTelegramAPI, in_flight: int) -> asyncio.subprocess.Process:
+async def _worker(
+    db: Path | str, fake: FakeTelegramAPI, in_flight: int
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-c", WORKER, str(db), fake.base_url, fake.token, str(in_flight), cwd=ROOT
     )
@@ -380,11 +382,11 @@ async def _worker(db: Path, fake: FakeTelegramAPI, in_flight: int) -> asyncio.su
 @pytest.mark.slow
 @pytest.mark.parametrize("in_flight", [1, OUTBOX_IN_FLIGHT])
 async def test_sigkill_mid_fan_out_loses_nothing_and_duplicates_at_most_those_in_flight(
-    db_path: Path, outbox: OutboxStore, fake: FakeTelegramAPI, in_flight: int
+    database: Path | str, outbox: OutboxStore, fake: FakeTelegramAPI, in_flight: int
 ) -> None:
     total = 2000
     await outbox.enqueue([message(i, 10_000 + i % 500) for i in range(total)], time.time())
-    first = await _worker(db_path, fake, in_flight)
+    first = await _worker(database, fake, in_flight)
     try:
         await fake.wait_for(lambda: len(fake.sent()) >= 500, timeout=120)
     finally:
@@ -393,7 +395,7 @@ async def test_sigkill_mid_fan_out_loses_nothing_and_duplicates_at_most_those_in
     assert first.returncode == -signal.SIGKILL
     killed_at = len(fake.sent())
     assert killed_at < total, "the worker finished before it was killed"
-    second = await _worker(db_path, fake, in_flight)
+    second = await _worker(database, fake, in_flight)
     assert await asyncio.wait_for(second.wait(), 180) == 0
     delivered = collections.Counter(texts(fake))
     assert set(delivered) == {f"m{i}" for i in range(total)}, "a message was lost"

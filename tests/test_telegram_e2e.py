@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from bot.app import Runtime, open_runtime
 from bot.channels.telegram.adapter import serve_telegram
 from bot.clock import FakeClock
 from bot.settings import Secret, Settings
+from tests.conftest import db_settings, stored_bytes
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 
@@ -21,17 +21,17 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 class Running:
     fake: FakeTelegramAPI
     rt: Runtime
-    db_path: Path
+    database: Path | str
 
 
 @pytest.fixture
-async def running(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Running]:
+async def running(database: Path | str, clock: FakeClock) -> AsyncIterator[Running]:
     fake = FakeTelegramAPI()
     await fake.start()
     settings = Settings(
         telegram_token=Secret(fake.token),
         telegram_api_base_url=fake.base_url,
-        db_path=tmp_path / "bot.sqlite3",
+        **db_settings(database),
         admins=frozenset({"telegram:9001"}),
     )
     stop = asyncio.Event()
@@ -39,7 +39,7 @@ async def running(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Running]:
         task = asyncio.create_task(serve_telegram(rt, stop))
         await fake.wait_for(lambda: bool(fake.calls_of("getUpdates")), timeout=10)
         try:
-            yield Running(fake, rt, settings.db_path)
+            yield Running(fake, rt, database)
         finally:
             stop.set()
             await asyncio.wait_for(task, 15)
@@ -135,15 +135,7 @@ async def test_no_citizen_text_reaches_the_database(running: Running) -> None:
     fake.user_message(507, secret)
     fake.user_message(507, "tôi muốn hỏi về quyền nuôi con của tôi Zyxq")
     await fake.wait_sent(507, 2)
-    blob = b""
-    for suffix in ("", "-wal", "-shm"):
-        path = Path(str(running.db_path) + suffix)
-        if path.exists():
-            blob += path.read_bytes()
+    blob = await stored_bytes(running.database)
+    assert b"telegram:507" in blob  # the search sees what is stored: ids are kept
     for needle in ("Khau Phuc", "0987654321", "Zyxq", "quyền nuôi con"):
         assert needle.encode() not in blob, needle
-    # and the rows that do exist are only ids, language, counters
-    con = sqlite3.connect(running.db_path)
-    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    con.close()
-    assert "messages" not in tables
