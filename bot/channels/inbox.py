@@ -73,6 +73,8 @@ class InboxWorker:
         self._clock = clock
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        #: Set once `run` takes no more rows (stopping) and what it held has ended.
+        self._drained = asyncio.Event()
 
     async def accept(
         self, channel: str, update_key: str, chat: str, payload: dict[str, Any]
@@ -106,9 +108,16 @@ class InboxWorker:
                 await asyncio.wait(set(self._running), timeout=STOP_GRACE)
             for task in self._running:
                 task.cancel()
+            self._drained.set()
             with contextlib.suppress(StorageError):
                 await self.store.inbox.leave(self.name)
             logger.info("inbox worker %s stopped", self.name)
+
+    async def drained(self, within: float) -> None:
+        """Wait (at most `within` s) until a stopping worker has finished the updates it held:
+        a channel closes its connections only after that, or their answers would be lost."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained.wait(), within)
 
     async def _wait(self, stop: asyncio.Event) -> None:
         waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]

@@ -382,3 +382,6 @@ async def _serve_webhook(
         await stop.wait()
     finally:
         await runner.cleanup()
+        if inbox is not None:
+            # The updates the inbox worker still holds are answered before PTB stops.
+            await inbox.drained(SHUTDOWN_GRACE)

@@ -729,4 +729,7 @@ async def serve_zalo(rt: Runtime, stop: asyncio.Event, inbox: InboxWorker | None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), MAINTENANCE_EVERY)
     finally:
+        if inbox is not None:
+            # The events the inbox worker still holds are answered before the client closes.
+            await inbox.drained(SHUTDOWN_GRACE)
         await runner.cleanup()
