@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 #: Connections per process: enough for a worker's concurrent chats, few enough that a
 #: handful of workers stay well under PostgreSQL's default max_connections (100).
 POOL_SIZE = 10
+#: Connections writes may not take: writes waiting on another process's lock (each up to
+#: LOCK_TIMEOUT) must not leave the reads an emergency answer needs without a connection.
+READ_RESERVE = 3
 #: How long a statement waits for a row or advisory lock held by another transaction.
 LOCK_TIMEOUT = "5s"
 #: The advisory lock key under which migrations run (any fixed number shared by the workers).
@@ -50,6 +53,9 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.LockNotAvailableError,
     asyncpg.QueryCanceledError,
     asyncpg.ReadOnlySQLTransactionError,
+    # A statement sent while the server's "terminating connection" is being read: the
+    # protocol refuses it ("cannot switch to state …"); the pool replaces that connection.
+    asyncpg.InternalClientError,
 )
 
 
@@ -172,9 +178,10 @@ class PostgresBackend:
 
     kind = "postgresql"
 
-    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+    def __init__(self, url: str, pool: asyncpg.Pool, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         self._pool = pool
+        self._writers = asyncio.Semaphore(max(1, pool_size - READ_RESERVE))
 
     @classmethod
     async def connect(cls, url: str, *, pool_size: int = POOL_SIZE) -> Self:
@@ -188,12 +195,12 @@ class PostgresBackend:
                 timeout=10,
                 server_settings={"lock_timeout": LOCK_TIMEOUT, "application_name": "bdg-bot"},
             )
+        except ValueError as exc:  # a malformed URL (ClientConfigurationError is one too)
+            raise StorageError(f"not a valid PostgreSQL URL ({type(exc).__name__})") from None
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageError(_connect_problem(exc)) from None
-        except ValueError as exc:  # a malformed URL
-            raise StorageError(f"not a valid PostgreSQL URL ({type(exc).__name__})") from None
         assert pool is not None
-        return cls(url, pool)
+        return cls(url, pool, pool_size)
 
     async def opened(self) -> None:
         """Nothing more to open."""
@@ -208,16 +215,18 @@ class PostgresBackend:
     async def migrate(self) -> int:
         """Apply pending migrations under an advisory lock, so starting workers never race."""
         try:
-            async with self._pool.acquire() as con:
-                await con.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
-                try:
-                    return await _migrate(con)
-                finally:
-                    await con.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+            with _as_storage_error():
+                async with self._pool.acquire() as con:
+                    await con.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+                    try:
+                        return await _migrate(con)
+                    finally:
+                        await con.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
         except asyncpg.InsufficientPrivilegeError as exc:
             raise StorageError(
-                f"the database user may not change the schema ({exc}); grant it CREATE on "
-                "the database, or run the first start as the database owner"
+                f"the database user may not change the schema ({exc}); run the first start "
+                "(and each upgrade) as the database owner, or grant the user CREATE ON SCHEMA "
+                "public"
             ) from None
 
     @contextlib.asynccontextmanager
@@ -227,7 +236,7 @@ class PostgresBackend:
         """BEGIN ... COMMIT on a pooled connection (every commit is synced: `durable` is the
         default here)."""
         with _as_storage_error():
-            async with self._pool.acquire(timeout=wait) as con:
+            async with self._writer(wait), self._pool.acquire(timeout=wait) as con:
                 check()
                 async with con.transaction():
                     yield PostgresTx(con)
@@ -238,9 +247,19 @@ class PostgresBackend:
         """One statement in its own (implicit) transaction."""
         text, names = translate(sql)
         with _as_storage_error():
-            async with self._pool.acquire(timeout=wait) as con:
+            async with self._writer(wait), self._pool.acquire(timeout=wait) as con:
                 check()
                 return _count(await con.execute(text, *_args(names, params)))
+
+    @contextlib.asynccontextmanager
+    async def _writer(self, wait: float) -> AsyncIterator[None]:
+        """A writer's turn among this process's writers (TimeoutError after `wait` s)."""
+        async with asyncio.timeout(wait):
+            await self._writers.acquire()
+        try:
+            yield
+        finally:
+            self._writers.release()
 
     async def fetchone(self, sql: str, params: Params) -> Row | None:
         """A read on any pooled connection: the first row."""
@@ -293,7 +312,10 @@ class PostgresBackend:
 
 
 async def _migrate(con: asyncpg.Connection) -> int:
-    await con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    # CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table is there:
+    # a role that may only read and write rows must start on a database already migrated.
+    if await con.fetchval("SELECT to_regclass('schema_version')") is None:
+        await con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     version = int(await con.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
     for number, name, sql in migrations("migrations_pg"):
         if number <= version:
@@ -314,7 +336,9 @@ def _connect_problem(exc: BaseException) -> str:
         return "the database does not exist on the server (create it first: createdb …)"
     if isinstance(exc, asyncpg.InsufficientPrivilegeError):
         return "the user may not connect to this database"
-    if isinstance(exc, ConnectionRefusedError | OSError):
+    if isinstance(exc, ConnectionRefusedError):
+        return "the server cannot be reached (connection refused: is it running on that port?)"
+    if isinstance(exc, OSError):
         return f"the server cannot be reached ({exc.strerror or type(exc).__name__})"
     if isinstance(exc, TimeoutError):
         return "the server did not answer within 10 s"
