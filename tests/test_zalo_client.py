@@ -370,3 +370,30 @@ async def test_admin_errors_are_logged_as_errors(
         await zc.client.send_texts("1", ["x"])
     assert "-224" in caplog.text and "docs/zalo.md" in caplog.text
     assert "package does not allow API messaging" in caplog.text
+
+
+async def test_two_processes_refreshing_at_once_refresh_once(
+    database: Path | str, clock: FakeClock
+) -> None:
+    """Two workers (two connections) meet an expired token at the same moment: one refreshes,
+    the other waits for it and uses the new pair (a reused refresh token would be refused)."""
+    first, second = await Store.open(database), await Store.open(database)
+    try:
+        async with FakeZaloAPI() as fake, aiohttp.ClientSession() as session:
+            settings = fake.settings()
+            managers = [TokenManager(s, settings, clock, session) for s in (first, second)]
+            for manager in managers:
+                await manager.start()
+            clients = [ZaloClient(settings, m, session) for m in managers]
+            await clients[0].send_texts("1", ["warm"])
+            before = fake.refreshes
+            fake.token_latency_ms = 200  # a refresh takes a while: the other process meets it
+            fake.expire_access_token()
+            results = await asyncio.gather(
+                *(c.send_texts(str(10 + i), ["x"]) for i, c in enumerate(clients * 3))
+            )
+            assert {r.status for r in results} == {"sent"}
+            assert fake.refreshes == before + 1 and not fake.refusals
+    finally:
+        await first.close()
+        await second.close()

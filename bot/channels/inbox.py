@@ -91,6 +91,9 @@ class InboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Handle inbox rows until `stop`; then finish (briefly) and give the rest back."""
         logger.info("inbox worker %s started", self.name)
+        with contextlib.suppress(StorageError):
+            # Heartbeats of workers gone for a day (restarts leave one each).
+            await self.store.inbox.forget_workers(self._clock() - 86400)
         last_beat = 0.0
         try:
             while not stop.is_set():

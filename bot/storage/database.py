@@ -340,6 +340,20 @@ class Database:
         return await self._backend.file_path()
 
     @contextlib.asynccontextmanager
+    async def exclusive(self, role: str, wait: float) -> AsyncIterator[bool]:
+        """Hold `role` for the block, waiting up to `wait` s for the process that holds it;
+        yields False when it is still held elsewhere then (the caller decides what to do).
+        A SQLite database serves one process: always True."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            async with self.leadership(role) as held:
+                if held is not None or loop.time() >= deadline:
+                    yield held is not None
+                    return
+            await asyncio.sleep(0.05)
+
+    @contextlib.asynccontextmanager
     async def leadership(self, role: str) -> AsyncIterator[asyncio.Event | None]:
         """Whether this process holds `role` among every process on this database: None when
         another does, else an event set if the role is lost (its connection broke).

@@ -270,7 +270,7 @@ class TokenManager:
 
     async def refresh(self, stale: str) -> TokenPair:
         """Replace the access token `stale` (unless another task or process already did)."""
-        async with self._lock, _file_lock(await self._lock_file()):
+        async with self._lock, self._across_processes():
             current = await self._current()
             if current.access_token != stale:
                 return current
@@ -296,6 +296,20 @@ class TokenManager:
         if self._unsaved is not None:
             logger.info("the Zalo token pair kept in memory is now saved")
         self._unsaved = None
+
+    @contextlib.asynccontextmanager
+    async def _across_processes(self) -> AsyncIterator[None]:
+        """One refresh at a time across every process: Zalo spends a refresh token once, so
+        a second process refreshing with the same one would be refused (or void the pair).
+        A lock file beside a SQLite database; a PostgreSQL advisory lock for several workers."""
+        if self.store.kind != "postgresql":
+            async with _file_lock(await self._lock_file()):
+                yield
+            return
+        async with self.store.exclusive("zalo-token-refresh", REFRESH_LOCK_WAIT) as held:
+            if not held:
+                raise TokenError(None, "another process is still refreshing")
+            yield
 
     async def _lock_file(self) -> Path | None:
         """The lock file beside the database (None for an in-memory one)."""
