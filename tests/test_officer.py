@@ -271,3 +271,13 @@ async def test_telegram_passes_the_officers_name_and_registration_keeps_it(
     await engine.handle(inc)
     found = await store.reports.officer("telegram:61")
     assert found is not None and found.label() == "Nông Thị Hoa (telegram:61)"
+
+
+async def test_an_invite_code_alone_never_switches_the_language(
+    engine: Engine, store: Store, clock: FakeClock
+) -> None:
+    # A code is random letters: some look English to the language guess. It is not prose.
+    for n in range(40):
+        code = await invite(store, "tam-thanh", clock)
+        replies = await say(engine, code.upper(), user=f"zz{n}", channel="zalo")
+        assert "Phường Tam Thanh" in all_text(replies), code

@@ -273,9 +273,11 @@ class Engine:
         if not (ctx.user and ctx.user.lang):
             # No language chosen with /ngonngu: answer each message in its own language, and
             # a button, a location or a bare number in the language of the last message.
-            # Commands ("/tinhhinh") are not prose: they keep the language as it is.
+            # Commands ("/tinhhinh") and single tokens (an invite code "CB-KQXWZT", a number)
+            # are not prose: they keep the language as it is.
             detected = None
-            if text and not text.lstrip().startswith("/"):
+            words = text.split()
+            if len(words) > 1 and not text.lstrip().startswith("/"):
                 detected = self.matcher.language(text[:MAX_INCOMING_TEXT])
             if detected is not None:
                 self.recent_languages.remember(ctx.address, detected)
