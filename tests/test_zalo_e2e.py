@@ -56,10 +56,16 @@ class Bot:
         return await self.fake.post_event(self.url, self.fake.text_event(user, text, **kw))  # type: ignore[arg-type]
 
     async def exchange(self, user: str, text: str, n_new: int = 1) -> list[str]:
-        """Send `text` and wait for `n_new` more messages to `user`; all texts so far."""
+        """Send `text`, wait for `n_new` more messages to `user` and for the event's handling
+        to end (what is kept of it written); all texts so far."""
         before = len(self.fake.texts(user))
         assert await self.say(user, text) == 200
         await self.fake.wait_sent(user, before + n_new)
+        channel = self.app[CHANNEL_KEY]
+        async with asyncio.timeout(10):
+            await channel.lanes.idle()
+            while channel.inbox is not None and await self.rt.store.inbox.waiting():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
         return self.fake.texts(user)
 
     @property

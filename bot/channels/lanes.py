@@ -55,6 +55,11 @@ class Lanes:
             except Exception:
                 logger.exception("%s failed", self._name)
 
+    async def idle(self) -> None:
+        """Wait until every submitted job has ended (jobs submitted meanwhile included)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def drain(self, grace: float) -> None:
         """Wait for submitted jobs (at most `grace` seconds), then cancel what is left."""
         if not self._tasks:
