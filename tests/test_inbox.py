@@ -211,3 +211,29 @@ async def test_one_process_leads_the_schedule_and_another_takes_over(pg_url: str
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_channel_not_ready_yet_leaves_its_updates_to_be_handled_once_it_is(
+    pg_url: str,
+) -> None:
+    """A restarted worker's inbox loop runs before Telegram is set up: the waiting Telegram
+    updates are neither held by it nor lost, and are handled once the handler is there."""
+    store = await Store.open(pg_url)
+    try:
+        worker = InboxWorker(store, new_inbox_key(), name="w")
+        for n in range(3):
+            await worker.accept("telegram", str(n), "telegram:1", {"chat": "telegram:1", "n": n})
+        handled: dict[str, list[int]] = defaultdict(list)
+        worker.handlers["zalo"] = Recorder("zalo", handled, set())
+        stop = asyncio.Event()
+        run = asyncio.create_task(worker.run(stop))
+        await asyncio.sleep(0.5)
+        held = await store.fetchall("SELECT 1 FROM inbox WHERE state = 'working'")
+        assert held == [] and handled == {}
+        worker.handlers["telegram"] = Recorder("telegram", handled, set())
+        await until(lambda: len(handled["telegram:1"]) == 3, 5)
+        stop.set()
+        await run
+        assert handled["telegram:1"] == [0, 1, 2]
+    finally:
+        await store.close()

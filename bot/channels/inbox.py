@@ -132,11 +132,14 @@ class InboxWorker:
 
     async def _claim(self, now: float) -> None:
         free = self.concurrency - len(self._running)
-        if free <= 0:
+        # Only the channels whose handler is registered: a channel still starting (Telegram
+        # asks who it is first) must not hold rows it cannot handle yet.
+        channels = sorted(self.handlers)
+        if free <= 0 or not channels:
             return
         try:
             rows = await self.store.inbox.claim(
-                self.name, now, alive_since=now - DEAD_AFTER, limit=free
+                self.name, now, alive_since=now - DEAD_AFTER, limit=free, channels=channels
             )
         except StorageError as exc:
             logger.warning("inbox: claiming failed (%s); trying again", exc)
@@ -168,9 +171,9 @@ class InboxWorker:
             await self._done(row)
             return
         handler = self.handlers.get(row.channel)
-        if handler is None:
-            # A channel this worker does not serve (misconfigured worker): leave it to others.
-            logger.warning("inbox: no %s channel in this worker; update left", row.channel)
+        if handler is None:  # claimed only for registered channels; never left held
+            with contextlib.suppress(StorageError):
+                await self.store.inbox.release(row.id)
             return
         try:
             await handler(payload)

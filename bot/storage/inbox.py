@@ -10,6 +10,8 @@ the answer but not yet recorded the update id, see `Store.record_exchange`).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.storage.database import Database
@@ -23,6 +25,7 @@ _CLAIMABLE = """
     SELECT i.id, i.channel, i.update_key, i.chat, i.payload, i.attempts, i.received_at
     FROM inbox i
     WHERE i.id = (SELECT MIN(q.id) FROM inbox q WHERE q.chat = i.chat)
+      AND i.channel IN (SELECT value FROM json_each(:channels))
       AND (i.state = 'queued'
            OR (i.claimed_by != :me AND NOT EXISTS (
                  SELECT 1 FROM workers w
@@ -87,11 +90,17 @@ class InboxStore:
         *,
         alive_since: float,
         limit: int,
+        channels: Sequence[str],
         chat: str | None = None,
     ) -> list[InboxRow]:
-        """Claim up to `limit` chats' oldest rows (of `chat` only, when given)."""
+        """Claim up to `limit` chats' oldest rows of `channels` (of `chat` only, when given)."""
         sql = _CLAIMABLE.format(chat="AND i.chat = :chat" if chat is not None else "")
-        params: dict[str, object] = {"me": worker, "alive_since": alive_since, "limit": limit}
+        params: dict[str, object] = {
+            "me": worker,
+            "alive_since": alive_since,
+            "limit": limit,
+            "channels": json.dumps(list(channels)),
+        }
         if chat is not None:
             params["chat"] = chat
         async with self.store.transaction() as tx:
@@ -114,6 +123,12 @@ class InboxStore:
             )
             for r in rows
         ]
+
+    async def release(self, row_id: int) -> None:
+        """Give a claimed row back to every worker (this one cannot handle it)."""
+        await self.store.write(
+            "UPDATE inbox SET state = 'queued', claimed_by = NULL WHERE id = ?", (row_id,)
+        )
 
     async def done(self, row_id: int) -> None:
         """The update was handled (or dropped): its row, and the text in it, go."""

@@ -68,7 +68,7 @@ def _as_storage_error() -> Iterator[None]:
 
 
 _JSON_EXTRACT = re.compile(r"json_extract\(\s*(\w+)\s*,\s*'\$\.(\w+)'\s*\)")
-_JSON_EACH = re.compile(r"json_each\(\s*\?\s*\)")
+_JSON_EACH = re.compile(r"json_each\(\s*(\?|:\w+)\s*\)")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -76,7 +76,7 @@ def translate(sql: str) -> tuple[str, tuple[str, ...] | None]:
     """SQLite-flavoured SQL as PostgreSQL takes it, and the names of its `:name` parameters
     in `$n` order (None when it uses `?`)."""
     sql = _JSON_EXTRACT.sub(r"(\1::json ->> '\2')", sql)
-    sql = _JSON_EACH.sub("json_array_elements_text(?::json)", sql)
+    sql = _JSON_EACH.sub(r"json_array_elements_text(\1::json)", sql)
     out: list[str] = []
     names: list[str] = []
     numbered = 0
