@@ -136,6 +136,22 @@ async def test_a_claim_is_exclusive_and_one_per_chat_in_flight(outbox: OutboxSto
     assert third.row is None and third.paced
 
 
+async def test_a_late_sender_takes_the_next_free_slot(outbox: OutboxStore) -> None:
+    """A process that wakes too late for its slot must not send among the slots other
+    processes reserved meanwhile: it takes the channel's next free one."""
+    now = time.time()
+    await outbox.enqueue([message(i, 20 + i) for i in range(3)], now)
+    kw: Pacing = {"total_gap": 0.1, "per_chat_gap": 0.0, "stale_after": 60.0}
+    late = (await outbox.claim("telegram", now, worker="a", **kw)).row
+    others = [(await outbox.claim("telegram", now, worker="b", **kw)).row for _ in range(2)]
+    assert late is not None and all(others)
+    assert [r.slot for r in others if r] == pytest.approx([now + 0.1, now + 0.2])
+    # "a" wakes 0.25 s after its slot: the slots 0.1 and 0.2 are the other process's.
+    slot = await outbox.reslot(late.id, "telegram", now + 0.25, 0.1)
+    assert slot == pytest.approx(now + 0.3)
+    assert await outbox.next_free("telegram") == pytest.approx(now + 0.4)
+
+
 async def test_a_stale_claim_is_taken_over(outbox: OutboxStore) -> None:
     now = time.time()
     await outbox.enqueue([message(1, 10)], now - 20)

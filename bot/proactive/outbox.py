@@ -40,6 +40,14 @@ MAX_ATTEMPTS = 50
 STALE_AFTER = 60.0
 
 
+#: A send starting more than this many gaps after its slot takes a new slot (`_await_slot`),
+#: at most `RESLOTS` times. One gap: a stricter bound wastes slots (a quarter gap cost one
+#: process 5 % of its rate) while two processes kept 0 violations with this one
+#: (bench/bench_workers.py part 3).
+LATE_TOLERANCE = 1.0
+RESLOTS = 3
+
+
 def worker_id() -> str:
     """A name for this sending process, unique across restarts."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -191,9 +199,7 @@ class OutboxSender:
                             delay = min(delay, 0.2)  # a retry may fall due any moment
                         await _wait(stop, wake, delay)
                     continue
-                if row.slot > now:
-                    await asyncio.sleep(row.slot - now)
-                await self._space(channel, limits.total_gap)
+                await self._await_slot(channel, row, limits.total_gap)
                 delivery = await self._deliver(sender, row)
                 self.stats[delivery.status] = self.stats.get(delivery.status, 0) + 1
                 done = self.wall()
@@ -215,8 +221,31 @@ class OutboxSender:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self.outbox.record(previous))
 
+    async def _await_slot(self, channel: str, row: Claimed, gap: float) -> None:
+        """Wait for the row's send slot; a sender that wakes too late for it takes a new one.
+
+        Slots are shared by every process sending on the channel: a send that starts late
+        (a busy CPU) would land among the next process's on-time sends and exceed the
+        platform's rate in that second. Taking the next free slot instead keeps the sends of
+        all processes `gap` apart. After `RESLOTS` tries it goes anyway (its own sends stay
+        spaced by `_space`).
+        """
+        slot = row.slot
+        for attempt in range(RESLOTS + 1):
+            now = self.wall()
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            await self._space(channel, gap)
+            # No await from the end of `_space` to here: this loop's start is recorded before
+            # another loop of this process can check the spacing.
+            if self.wall() - slot <= LATE_TOLERANCE * gap or attempt == RESLOTS:
+                self._last_start[channel] = self.wall()
+                return
+            slot = await self.outbox.reslot(row.id, channel, self.wall(), gap)
+
     async def _space(self, channel: str, gap: float) -> None:
-        """Keep this process's send starts `gap` apart.
+        """Wait until this process's last send start is `gap` ago (the caller records the
+        new start).
 
         The slots reserved in the database already are; but with several loops in flight a
         loop that wakes late would start right before the next one. (No await between the
@@ -227,7 +256,6 @@ class OutboxSender:
             if wait <= 0:
                 break
             await asyncio.sleep(wait)
-        self._last_start[channel] = self.wall()
 
     async def _deliver(self, sender: ProactiveSender, row: Claimed) -> Delivery:
         try:

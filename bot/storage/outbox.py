@@ -365,6 +365,23 @@ class OutboxStore:
             if len(rows) < CLAIM_BATCH:
                 return None
 
+    async def reslot(self, row_id: int, channel: str, now: float, total_gap: float) -> float:
+        """A new send slot for a claimed row whose sender woke too late for its own: the
+        channel's next free one (the other processes keep the slots they reserved)."""
+        async with self.store.transaction() as db:
+            await db.lock(f"outbox:{channel}")
+            pacing = await db.fetchone(
+                "SELECT next_at FROM outbox_pacing WHERE channel = ?", (channel,)
+            )
+            slot, following = next_slot(float(pacing[0]) if pacing else None, now, total_gap)
+            await db.execute(
+                "INSERT INTO outbox_pacing (channel, next_at) VALUES (?, ?) "
+                "ON CONFLICT (channel) DO UPDATE SET next_at = excluded.next_at",
+                (channel, following),
+            )
+            await db.execute("UPDATE outbox SET claimed_at = ? WHERE id = ?", (slot, row_id))
+        return slot
+
     async def record(self, outcome: Outcome) -> None:
         """Record what happened to a claimed row, in its own transaction."""
         async with self.store.transaction() as db:
