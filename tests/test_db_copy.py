@@ -85,7 +85,7 @@ async def fill(store: Store) -> None:
     )
     # Imported in this order, listed in this order (not sorted by id).
     places = [{"id": f"place-{n}", "name": f"Nơi {n}"} for n in (3, 1, 2)]
-    await store.replace_places(places, "places.xlsx", NOW)
+    await store.places.replace(places, "places.xlsx", NOW)
 
     reports = store.reports
     await reports.create_invite("cb-used", UNIT, NOW + timedelta(days=3), "cli", NOW)
@@ -209,7 +209,7 @@ async def test_every_table_is_copied_and_reads_back_the_same(
         assert await b.counters() == await a.counters()
         assert await b.seen("telegram", "update-1")
         assert await b.forget_user("telegram:1") == [("1", 10), ("1", 11)]
-        assert [p["id"] for p in await b.imported_places()] == [
+        assert [p["id"] for p in await b.places.imported()] == [
             "place-3",
             "place-1",
             "place-2",
@@ -235,8 +235,8 @@ async def test_every_table_is_copied_and_reads_back_the_same(
             [OutboxMessage("remind:2", "remind", "zalo:77", Reply(text="Nhắc"))], TS
         )
         assert added == 1
-        await target.replace_places([{"id": "place-9"}], "again.csv", NOW)
-        assert [p["id"] for p in await target.imported_places()] == ["place-9"]
+        await target.places.replace([{"id": "place-9"}], "again.csv", NOW)
+        assert [p["id"] for p in await target.places.imported()] == ["place-9"]
     finally:
         await target.close()
 
@@ -432,7 +432,7 @@ async def test_rows_are_read_and_written_in_pages(
     target = await Store.open(target_url)
     try:
         assert await table_counts(target, list(EXPECTED)) == EXPECTED
-        assert [p["id"] for p in await target.imported_places()] == [
+        assert [p["id"] for p in await target.places.imported()] == [
             "place-3",
             "place-1",
             "place-2",

@@ -249,14 +249,14 @@ async def test_an_import_by_another_process_reaches_the_running_bot(
     assert "0205 3812 345" in after and "minh họa" not in after
     # No further import: the next place request does not read the list again.
     reads = 0
-    original = store.imported_places
+    original = store.places.imported
 
     async def counting() -> list[dict[str, object]]:
         nonlocal reads
         reads += 1
         return await original()
 
-    monkeypatch.setattr(store, "imported_places", counting)
+    monkeypatch.setattr(store.places, "imported", counting)
     again = all_text(await say(engine, button="place:unit:tam-thanh"))
     assert "0205 3812 345" in again
     assert reads == 0

@@ -76,7 +76,7 @@ async def test_bad_rows_are_all_listed_and_nothing_changes(
     assert "khong-co-xa" in problems and "outside Viet Nam" in problems
     assert "flying" in problems
     # the earlier import is intact
-    assert len(await store.imported_places()) == 2
+    assert len(await store.places.imported()) == 2
 
 
 async def test_missing_columns_and_wrong_type(
@@ -106,7 +106,7 @@ async def test_every_problem_of_a_row_in_one_run(
     assert "khong-co-xa" in text
     assert "12ab" in text
     assert "flying" in text
-    assert await store.imported_places() == []
+    assert await store.places.imported() == []
 
 
 async def test_unit_names_and_dropped_leading_zero(
@@ -125,7 +125,7 @@ async def test_unit_names_and_dropped_leading_zero(
     result = await import_places(store, path, content, NOW)
     assert result.count == 2
     assert [(r.row, r.place_id, r.phone) for r in result.restored] == [(2, "x1", "0912345678")]
-    stored = {e["id"]: e for e in await store.imported_places()}
+    stored = {e["id"]: e for e in await store.places.imported()}
     assert stored["x1"]["unit"] == "tam-thanh" and stored["x1"]["phone"] == "0912345678"
     assert stored["x2"]["unit"] == "dong-dang" and stored["x2"]["phone"] == "0205 3812 345"
 

@@ -170,7 +170,7 @@ async def test_the_migration_keeps_every_moment_of_rows_written_the_old_way(
         assert await store.get_menu("telegram:1") == ["a"]
         user = await store.get_user("telegram:1")
         assert user is not None and user.lang == "en" and user.subscribed
-        assert [p["id"] for p in await store.imported_places()] == ["p2", "p1"]
+        assert [p["id"] for p in await store.places.imported()] == ["p2", "p1"]
         pair = await zalo_store.load_tokens(store)
         assert pair is not None and pair.expires_at == T0
         seen = await zalo_store.get_interaction(store, "999")

@@ -282,7 +282,7 @@ def _entry(
 async def import_places(store: Store, path: Path, content: Content, now: datetime) -> ImportResult:
     """Validate the whole file, then replace the imported list in one transaction."""
     checked = check_rows(read_table(path), content.units)
-    await store.replace_places(checked.entries, path.name, now)
+    await store.places.replace(checked.entries, path.name, now)
     return ImportResult(len(checked.entries), path.name, tuple(checked.restored))
 
 
@@ -294,7 +294,7 @@ def places_from_entries(entries: list[dict[str, Any]], units: Mapping[str, Unit]
 
 async def apply_imported_places(store: Store, content: Content) -> Content:
     """Use the imported official list instead of the sample when there is one."""
-    entries = await store.imported_places()
+    entries = await store.places.imported()
     if not entries:
         return content
     return content.with_places(places_from_entries(entries, content.units), sample=False)
@@ -315,10 +315,10 @@ class LivePlaces:
 
     async def refresh(self, store: Store, content: Content) -> Content:
         """`content` with the database's current imported list (unchanged when no news)."""
-        signature = await store.places_signature()
+        signature = await store.places.signature()
         if signature == self._signature:
             return content
-        entries = await store.imported_places()
+        entries = await store.places.imported()
         if not entries:
             self._signature = signature
             return content
