@@ -158,7 +158,12 @@ def test_wheel_ships_every_content_file_and_the_compiled_catalogs(installed: Ins
     for lang in ("vi", "en"):
         assert f"bot/_locales/{lang}/LC_MESSAGES/messages.mo" in names
     assert not any(n.endswith(".po") for n in names)  # sources stay in the sdist
-    assert "bot/storage/migrations/0001_foundation.sql" in names
+    # Every migration of both backends (a wheel without them cannot open a PostgreSQL db).
+    for folder in ("migrations", "migrations_pg"):
+        shipped_sql = {n for n in names if n.startswith(f"bot/storage/{folder}/")}
+        in_tree = {f"bot/storage/{folder}/{p.name}"
+                   for p in (ROOT / "bot" / "storage" / folder).glob("*.sql")}  # fmt: skip
+        assert in_tree and shipped_sql == in_tree, folder
     with tarfile.open(installed.sdist) as tar:
         sdist = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     assert {"setup.py", "locales/vi/LC_MESSAGES/messages.po", "content/faq.yaml"} <= sdist

@@ -281,6 +281,10 @@ class OutboxStore:
         long after its opt-out check.
         """
         async with self.store.transaction() as db:
+            # The channel's pace is shared by every process that sends: one claim at a time.
+            # Taken before any row is touched, so every claim locks in the same order (a
+            # claim that updated rows first and then waited here deadlocked on PostgreSQL).
+            await db.lock(f"outbox:{channel}")
             if previous is not None:
                 await self._record(db, previous)
             if reclaim:
@@ -290,8 +294,6 @@ class OutboxStore:
                     "WHERE channel = ? AND state = 'sending' AND claimed_at < ?",
                     (channel, now - stale_after),
                 )
-            # The channel's pace is shared by every process that sends: one claim at a time.
-            await db.lock(f"outbox:{channel}")
             pacing = await db.fetchone(
                 "SELECT next_at FROM outbox_pacing WHERE channel = ?", (channel,)
             )
@@ -385,6 +387,7 @@ class OutboxStore:
     async def record(self, outcome: Outcome) -> None:
         """Record what happened to a claimed row, in its own transaction."""
         async with self.store.transaction() as db:
+            await db.lock(f"outbox:{outcome.channel}")  # the claims' lock order (see `claim`)
             await self._record(db, outcome)
 
     @staticmethod

@@ -322,6 +322,9 @@ class ReportStore:
         delivered yet (see `acknowledged` and `queue_restart_notices`).
         """
         async with self.store.transaction(durable=True) as db:
+            # Two officers of a unit confirming at once: the second reads the first's version.
+            # Taken first, before any row is touched (one lock order for every writer).
+            await db.lock(f"report:{unit_code}:{period_id}")
             row = await db.fetchone(
                 "SELECT unit_code FROM officers WHERE address = ? AND revoked_at IS NULL",
                 (officer,),
@@ -342,8 +345,6 @@ class ReportStore:
                     "WHERE dedupe_key = ? AND state = 'queued'",
                     (_seconds(now), unsaved_notice_key(draft_of or officer, draft_nonce)),
                 )
-            # Two officers of a unit confirming at once: the second reads the first's version.
-            await db.lock(f"report:{unit_code}:{period_id}")
             latest = await db.fetchone(
                 "SELECT COALESCE(MAX(version), 0) FROM reports "
                 "WHERE unit_code = ? AND period_id = ?",
