@@ -237,3 +237,15 @@ async def test_a_channel_not_ready_yet_leaves_its_updates_to_be_handled_once_it_
         assert handled["telegram:1"] == [0, 1, 2]
     finally:
         await store.close()
+
+
+async def test_a_database_out_of_reach_never_makes_leadership_raise(pg_url: str) -> None:
+    """The schedule's lock asked for while the database cannot be reached: not held (asked
+    again later); the serving process is not stopped by it."""
+    store = await Store.open(pg_url)
+    await store._backend._pool.close()  # type: ignore[attr-defined]  # no connection to be had
+    try:
+        async with store.leadership("schedule") as lost:
+            assert lost is None
+    finally:
+        await store.close()

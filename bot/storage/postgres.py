@@ -25,7 +25,7 @@ from typing import Any, Self, cast
 
 import asyncpg
 
-from bot.storage.database import Params, Row, StorageError, migrations
+from bot.storage.database import Params, Row, StorageError, describe, migrations
 
 logger = logging.getLogger(__name__)
 
@@ -283,9 +283,24 @@ class PostgresBackend:
     async def session_lock(self, key: int, check_every: float) -> AsyncIterator[Event | None]:
         """Try a session-level advisory lock on a connection kept for it. Yields None when
         another process holds it, else an event set if the connection (and so the lock) is
-        lost. The server drops a dead client's session, and its locks, by itself."""
-        async with self._pool.acquire() as con:
-            if not await con.fetchval("SELECT pg_try_advisory_lock($1)", key):
+        lost. The server drops a dead client's session, and its locks, by itself.
+
+        A database that cannot be reached just now counts as "held elsewhere" (logged): the
+        caller asks again later, and a passing outage never stops the process.
+        """
+        try:
+            con = await self._pool.acquire(timeout=10)
+        except (*_TRANSIENT, asyncpg.PostgresError) as exc:
+            logger.warning("storage: a role lock cannot be asked for now (%s)", describe(exc))
+            yield None
+            return
+        try:
+            try:
+                held = bool(await con.fetchval("SELECT pg_try_advisory_lock($1)", key))
+            except (*_TRANSIENT, asyncpg.PostgresError) as exc:
+                logger.warning("storage: a role lock cannot be asked for now (%s)", describe(exc))
+                held = False
+            if not held:
                 yield None
                 return
             lost = Event()
@@ -309,6 +324,9 @@ class PostgresBackend:
                 if not lost.is_set():
                     with contextlib.suppress(*_TRANSIENT, asyncpg.PostgresError):
                         await con.execute("SELECT pg_advisory_unlock($1)", key)
+        finally:
+            with contextlib.suppress(*_TRANSIENT, asyncpg.PostgresError):
+                await self._pool.release(con)
 
 
 async def _migrate(con: asyncpg.Connection) -> int:
