@@ -62,7 +62,7 @@ def main() -> None:
     data = yaml.safe_load(frozen.read_text(encoding="utf-8")) if frozen.exists() else []
     queries = [q["text"] for q in data] or ["bao luc gia dinh la gi", "what is gender equality"]
     start = time.perf_counter()
-    matcher = Matcher(content.topics, content.examples)
+    matcher = Matcher(content.topics, content.examples, content.concepts)
     train_s = time.perf_counter() - start
     print(f"config: {len(content.topics)} shipped topics, {len(queries)} questions timed")
     print(f"matcher_training_s_shipped: {train_s:.2f}")

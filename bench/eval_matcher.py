@@ -133,7 +133,7 @@ def cross_validate(
             if j != i:
                 for class_id, lang, text in part:
                     train.setdefault(class_id, {}).setdefault(lang, []).append(text)
-        matcher = Matcher(content.topics, train, cost=cost, min_df=min_df)
+        matcher = Matcher(content.topics, train, content.concepts, cost=cost, min_df=min_df)
         # A held-out example whose normalised text is also in training is a copy, not a
         # question the matcher has not seen: it is left out (and counted), as in the frozen files.
         seen = {normalize(t) for _c, _l, t in training_examples(content.topics, train)}
@@ -238,6 +238,7 @@ def main() -> int:
         matcher = Matcher(
             content.topics,
             content.examples,
+            content.concepts,
             cost=args.cost,
             min_df=args.min_df,
             answer_threshold=args.threshold,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.content import (
     load_topics,
     valid_phone,
 )
+from bot.settings import DEFAULT_CONTENT_DIR
 
 #: Topic ids are a contract with the department's statistics: never renamed or dropped.
 REQUIRED_TOPICS = """gender_equality gender_stereotype gender_equality_law gbv domestic_violence
@@ -243,3 +245,20 @@ def test_a_quoted_year_and_a_missing_file_are_fine(tmp_path: Path) -> None:
     path = _themes_file(tmp_path, '  "2027": {vi: Chủ đề, en: Theme, source: s}\n')
     assert load_action_month_themes(path)[2027].text.en == "Theme"
     assert load_action_month_themes(tmp_path / "none.yaml") == {}
+
+
+def test_concepts_load_per_language_and_name_a_bad_entry(tmp_path: Path) -> None:
+    assert {"spouse", "hit", "child"} <= set(load_content().concepts)
+    shutil.copytree(DEFAULT_CONTENT_DIR, tmp_path / "c")
+    path = tmp_path / "c" / "concepts.yaml"
+    path.write_text("spouse:\n  vi: [chong]\n  tay: [phua]\n  en: [113]\n", encoding="utf-8")
+    assert load_content(tmp_path / "c").concepts["spouse"] == {
+        "vi": ("chong",),
+        "tay": ("phua",),
+        "en": ("113",),
+    }
+    path.write_text("spouse:\n  vi: [chong, '  ']\n", encoding="utf-8")
+    with pytest.raises(ContentError, match=r"concepts\.yaml, entry spouse, field 'vi'"):
+        load_content(tmp_path / "c")
+    path.unlink()
+    assert load_content(tmp_path / "c").concepts == {}

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.content import Content, Localized, Topic
-from bot.core.matcher import ANSWER_THRESHOLD, Matcher, ngrams
+from bot.core.matcher import ANSWER_THRESHOLD, Concepts, Matcher, ngrams
 from bot.text import fold, normalize
 from tests.conftest import shipped_content
 
@@ -26,7 +26,9 @@ MIN_TOP1 = 0.92
 MIN_TOP3 = 0.97
 MAX_OFF_TOPIC_ANSWERED = 0.08
 
-_MATCHER = Matcher(shipped_content().topics, shipped_content().examples)
+_MATCHER = Matcher(
+    shipped_content().topics, shipped_content().examples, shipped_content().concepts
+)
 
 
 def test_accuracy_on_the_frozen_questions() -> None:
@@ -162,3 +164,55 @@ def test_answer_threshold_is_a_setting_of_each_matcher() -> None:
         _MATCHER.answer_threshold = ANSWER_THRESHOLD
     assert unsure.topic is None
     assert unsure.candidates == answered.candidates
+
+
+def _topic(topic_id: str, vi: tuple[str, ...]) -> Topic:
+    return Topic(
+        id=topic_id,
+        title=Localized(vi[0], vi[0]),
+        answer=Localized("a", "a"),
+        source="s",
+        questions={"vi": vi, "en": ()},
+        keywords={"vi": (), "en": ()},
+    )
+
+
+def test_concepts_carry_what_one_language_taught_to_the_other() -> None:
+    # Both topics are taught in Vietnamese only; the English question shares no n-gram with
+    # either, only the concepts (husband = chồng, hit = đánh; child = con, school = trường).
+    topics = {
+        "hurt": _topic("hurt", ("chồng đánh em", "chồng em hay đánh em", "bị chồng đánh")),
+        "school": _topic("school", ("con đi học trường nào", "trường học của con", "học phí")),
+    }
+    concepts: dict[str, dict[str, tuple[str, ...]]] = {
+        "spouse": {"vi": ("chong",), "en": ("husband",)},
+        "hit": {"vi": ("danh",), "en": ("hits", "beat")},
+        "child": {"vi": ("con",), "en": ("kid",)},
+        "school": {"vi": ("truong", "hoc"), "en": ("school",)},
+    }
+    question = "my husband hits me"
+    matcher = Matcher(topics, concepts=concepts)
+    with_concepts = matcher.match(question)
+    assert with_concepts.candidates[0][0] == "hurt"
+    assert matcher.match("which school for my kid").candidates[0][0] == "school"
+    # Without them the English question is no closer to one topic than to the other.
+    without = Matcher(topics).match(question)
+    assert not without.candidates or without.candidates[0][1] < with_concepts.candidates[0][1]
+
+
+def test_a_typo_in_a_concept_word_still_finds_the_concept() -> None:
+    concepts = Concepts({"stereotype": {"vi": ("dinh kien",)}, "hit": {"vi": ("danh",)}})
+    assert concepts.found("dinh kein gioi la gi".split()) == ["stereotype"]
+    assert concepts.found("dinh kienn".split()) == ["stereotype"]
+    # Words of three letters are never "corrected" (one letter off is another word), nor a
+    # word some example was written with.
+    assert concepts.found(["dan"]) == []
+    concepts.known = frozenset({"kein"})
+    assert concepts.found("dinh kein".split()) == []
+
+
+def test_shipped_concepts_are_found_in_both_languages() -> None:
+    concepts = Concepts(shipped_content().concepts)
+    vi = set(concepts.found(normalize("Chồng em đánh em bầm tím").split()))
+    en = set(concepts.found(normalize("my husband beat me, I have bruises").split()))
+    assert {"spouse", "hit", "injury"} <= vi & en

@@ -184,6 +184,9 @@ class Content:
     #: The Action Month's theme per year. A theme is claimed only for its own year: themes
     #: change (or are announced late), so last year's must never read as the current one.
     action_month_themes: Mapping[int, ActionMonthTheme] = field(default_factory=dict)
+    #: Words and phrases the FAQ classifier treats as one concept, per language
+    #: (`concepts.yaml`): concept -> language -> phrases.
+    concepts: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def action_month_theme(self, year: int) -> Localized | None:
         """The Action Month theme of `year` (the caller's local year), or None if it has none."""
@@ -389,6 +392,27 @@ def load_examples(
                         raise w.error(str(lang), "every example must be non-empty text")
                     examples.setdefault(class_id, {}).setdefault(lang, []).append(phrase)
     return {c: {lang: tuple(p) for lang, p in by.items()} for c, by in examples.items()}
+
+
+def load_concepts(path: Path) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Read `concepts.yaml` (optional): concept -> language -> phrases."""
+    if not path.exists():
+        return {}
+    where = Where(path)
+    concepts: dict[str, dict[str, tuple[str, ...]]] = {}
+    for concept, raw in _mapping(read_yaml(path) or {}, where, "").items():
+        w = where.at(str(concept))
+        by_lang: dict[str, tuple[str, ...]] = {}
+        for lang, phrases in _mapping(raw, w, "").items():
+            # Any language key: one for Tày or Nùng is added here before the bot speaks it.
+            items = _list(phrases, w, str(lang))
+            # A bare number ("113") is read by YAML as an int; it is still a phrase.
+            texts = [str(p) for p in items if isinstance(p, (str, int)) and str(p).strip()]
+            if len(texts) != len(items):
+                raise w.error(str(lang), "every phrase must be a word or words")
+            by_lang[str(lang)] = tuple(texts)
+        concepts[str(concept)] = by_lang
+    return concepts
 
 
 def parse_hotline(entry: Mapping[str, Any], where: Where) -> Hotline:
@@ -607,4 +631,5 @@ def load_content(directory: Path = DEFAULT_CONTENT_DIR) -> Content:
         directory=directory,
         examples=load_examples(directory / "examples", topics),
         action_month_themes=load_action_month_themes(directory / "campaigns.yaml"),
+        concepts=load_concepts(directory / "concepts.yaml"),
     )

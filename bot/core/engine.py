@@ -151,7 +151,7 @@ class Engine:
         self.clock = clock
         self.admins = admins
         self.bot_username = bot_username
-        self.matcher = Matcher.for_content(content.topics, content.examples)
+        self.matcher = Matcher.for_content(content.topics, content.examples, content.concepts)
         self.commands: dict[str, Handler] = {}
         self.buttons: dict[str, Handler] = {}
         self.dialog_hooks: list[Hook] = []
