@@ -30,6 +30,7 @@ from bot.content.places_import import apply_imported_places
 from bot.core.engine import Engine
 from bot.core.handlers import admin, broadcast, citizen, officer, places, report
 from bot.core.handlers.officer import restart_notices
+from bot.core.matcher import Matcher
 from bot.core.runtime import Runtime
 from bot.messages import ProactiveSender
 from bot.proactive.broadcasts import Broadcasts, load_campaigns
@@ -133,6 +134,9 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     """Open the database, load the content, build the services and the engine; close after."""
     clock = clock or SystemClock(settings.tz)
     content = load_content(settings.content_dir)
+    # Trained now, while the process has no other thread yet: then it is trained in a child
+    # process, and this one never holds the training's memory (see Matcher.for_content).
+    Matcher.for_content(content.topics, content.examples, content.concepts)
     try:
         store = await Store.open(settings.database)
     except (OSError, StorageError, sqlite3.Error) as exc:

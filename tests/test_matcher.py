@@ -6,7 +6,10 @@ only guard the figures `make eval` reports from slipping.
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -216,3 +219,31 @@ def test_shipped_concepts_are_found_in_both_languages() -> None:
     vi = set(concepts.found(normalize("Chồng em đánh em bầm tím").split()))
     en = set(concepts.found(normalize("my husband beat me, I have bruises").split()))
     assert {"spouse", "hit", "injury"} <= vi & en
+
+
+_CHILD_CHECK = """
+import json, sys, threading
+from bot.content import load_content
+from bot.core.matcher import Matcher
+if sys.argv[1] == "thread":
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, daemon=True).start()
+c = load_content()
+m = Matcher.for_content(c.topics, c.examples, c.concepts)
+topics = [m.match(q).topic for q in sys.argv[2:]]
+print(json.dumps({"scipy": "scipy" in sys.modules, "topics": topics}))
+"""
+
+
+@pytest.mark.parametrize(("threads", "trained_here"), [("none", False), ("thread", True)])
+def test_a_serving_process_gets_its_matcher_from_a_child(threads: str, trained_here: bool) -> None:
+    # Trained in a forked child, the model is the same, and the serving process never loads
+    # scipy (18 MB); with another thread running, forking is unsafe and it trains itself.
+    questions = ["chong danh em phai lam sao", "my husband beats me", "tuoi ket hon", "cam on"]
+    run = subprocess.run(
+        [sys.executable, "-c", _CHILD_CHECK, threads, *questions],
+        capture_output=True, text=True, timeout=180, check=True,
+    )  # fmt: skip
+    result = json.loads(run.stdout)
+    assert result["scipy"] is trained_here
+    assert result["topics"] == [_MATCHER.match(q).topic for q in questions]

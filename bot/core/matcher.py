@@ -25,15 +25,17 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import itertools
+import multiprocessing
+import multiprocessing.connection
+import pickle
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from liblinear import liblinearutil
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
-from scipy import sparse
 
 from bot.content import NON_TOPIC_CLASSES, Topic
 from bot.text import normalize
@@ -190,6 +192,11 @@ class LinearModel:
 
     def __init__(self, vectors: list[tuple[np.ndarray, np.ndarray]], labels: list[int],
                  n_features: int, n_classes: int, cost: float) -> None:  # fmt: skip
+        # Imported here: a process that got its matcher from a child (`_trained_in_child`)
+        # never loads them, and scipy alone is 18 MB of resident memory.
+        from liblinear import liblinearutil
+        from scipy import sparse
+
         # A CSR matrix, not a dict per row: far fewer Python objects while training.
         indptr = np.cumsum([0] + [idx.size for idx, _ in vectors])
         indices = np.concatenate([idx for idx, _ in vectors] or [np.zeros(0, np.intp)])
@@ -310,7 +317,8 @@ class Matcher:
         if matcher is None:
             if len(_TRAINED) >= 4:
                 _TRAINED.clear()
-            matcher = _TRAINED[key] = cls(topics, examples, concepts)
+            matcher = _trained_in_child(topics, examples, concepts)
+            matcher = _TRAINED[key] = matcher or cls(topics, examples, concepts)
         return matcher
 
     def match(self, text: str) -> Match:
@@ -348,6 +356,50 @@ class Matcher:
         if p_vi >= LANGUAGE_CONFIDENCE:
             return "vi"
         return None
+
+
+def _trained_in_child(
+    topics: Mapping[str, Topic],
+    examples: Mapping[str, Mapping[str, Iterable[str]]],
+    concepts: Mapping[str, Mapping[str, Iterable[str]]] | None,
+) -> Matcher | None:
+    """A matcher trained in a forked child and sent back; None where that cannot be done.
+
+    Training leaves its libraries (scipy, LIBLINEAR) and ~10 MB of fragmented heap in the
+    process that trains: a serving process pays for them all its life. A child made by fork
+    has the same string hashes as this process (the n-gram ids), so its vectoriser works here.
+    Forking is only safe while this process has a single thread (a thread holding a lock at
+    the fork would leave the child stuck), so with threads, or without fork, the caller trains.
+    """
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_train_and_send, args=(sender, topics, examples, concepts), daemon=True
+    )
+    try:
+        child.start()
+        sender.close()
+        data = receiver.recv_bytes()
+    except (OSError, EOFError):  # no fork allowed, or the child died (out of memory)
+        return None
+    finally:
+        receiver.close()
+        if child.pid is not None:
+            child.join()
+    matcher = pickle.loads(data)
+    return matcher if isinstance(matcher, Matcher) else None
+
+
+def _train_and_send(
+    sender: multiprocessing.connection.Connection,
+    topics: Mapping[str, Topic],
+    examples: Mapping[str, Mapping[str, Iterable[str]]],
+    concepts: Mapping[str, Mapping[str, Iterable[str]]] | None,
+) -> None:
+    sender.send_bytes(pickle.dumps(Matcher(topics, examples, concepts)))
+    sender.close()
 
 
 def _return_freed_memory() -> None:
