@@ -82,6 +82,26 @@ def test_the_answer_just_given_is_not_offered_again() -> None:
     assert only[-1].buttons == []
 
 
+def test_two_options_with_one_label_are_offered_once() -> None:
+    # The safety reply's button and the FAQ topic of the same name read as one choice.
+    safety = Reply("113", buttons=[[Button("Nearest trusted address", "place:start")]])
+    answer = Reply(
+        "what to do",
+        buttons=[
+            [Button("Nearest trusted address", "faq:find_trusted_address")],
+            [Button("Hotlines", "faq:hotlines")],
+        ],
+    )
+    merged = merge_options([safety, answer])
+    assert [row[0].data for row in merged[-1].buttons] == ["place:start", "faq:hotlines"]
+
+
+async def test_the_reply_to_a_disclosure_numbers_each_choice_once(engine: Engine) -> None:
+    replies = await say(engine, "chong e hay danh e, e phai lam sao")
+    labels = [b.label for r in replies for row in r.buttons for b in row]
+    assert labels and len(labels) == len(set(labels))
+
+
 async def test_a_disclosure_with_a_question_does_not_offer_its_own_answer(engine: Engine) -> None:
     replies = await say(engine, "he hits me every day, what can I do?", lang="en")
     assert "faq:what_to_do" not in button_data(replies)

@@ -450,15 +450,19 @@ def merge_options(replies: list[Reply], shown: str | None = None) -> list[Reply]
     A safety reply followed by an FAQ answer would otherwise show two lists both starting at
     1, and the "1" typed for the nearest trusted address would open the FAQ's first option.
     The first reply's options come first: the most urgent choices keep the lowest numbers.
-    `shown` (the FAQ answer these replies contain) is not offered again.
+    `shown` (the FAQ answer these replies contain) is not offered again, nor a second option
+    with the same label (the safety reply's "nearest trusted address" and the FAQ topic of
+    that name are one choice to the reader).
     """
     options = [b for reply in replies for row in reply.buttons for b in row if b.kind != "url"]
     if not options:
         return replies
     seen: dict[str, Button] = {}
+    labels: set[str] = set()
     for b in options:
-        if b.data not in seen and b.data != shown:
+        if b.data not in seen and b.data != shown and b.label not in labels:
             seen[b.data] = b
+            labels.add(b.label)
     for reply in replies:
         reply.buttons = [[b for b in row if b.kind == "url"] for row in reply.buttons]
         reply.buttons = [row for row in reply.buttons if row]
