@@ -21,7 +21,6 @@ from typing import Any
 from bot.app import open_runtime
 from bot.cli.output import fail, local_time, missing_database, write_atomically
 from bot.content.units import UnitError, resolve_unit
-from bot.reporting.export import export_filename
 from bot.reporting.service import (
     ADDRESS_RE,
     DEFAULT_INVITE_DAYS,
@@ -218,9 +217,9 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         made_at = rt.clock.now()
         province = province_name(rt.content.units)
     document = await asyncio.to_thread(build_export, status, reporting, fmt, tz, made_at, province)
-    path = Path(args.out) if args.out else Path(export_filename(period.id, fmt))
+    path = Path(args.out) if args.out else Path(document.filename)
     if path.is_dir():
-        name = export_filename(period.id, fmt)
+        name = document.filename
         return fail(f"--out {path} is a folder: give a file name, e.g. --out {path / name}")
     try:
         await asyncio.to_thread(write_atomically, path, document.content)
