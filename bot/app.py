@@ -134,14 +134,19 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
     """Open the database, load the content, build the services and the engine; close after."""
     clock = clock or SystemClock(settings.tz)
     content = load_content(settings.content_dir)
-    # Trained now, while the process has no other thread yet: then it is trained in a child
-    # process, and this one never holds the training's memory (see Matcher.for_content).
-    Matcher.for_content(content.topics, content.examples, content.concepts)
+    # Started now, while the process has no other thread yet: the matcher is trained in a
+    # child process while the database opens, and this one never holds the training's memory.
+    training = Matcher.train_ahead(content.topics, content.examples, content.concepts)
     try:
         store = await Store.open(settings.database)
     except (OSError, StorageError, sqlite3.Error) as exc:
+        training.cancel()
         where = settings.database_label
         raise SettingsError(f"BOT_DB cannot be opened ({where}): {exc}") from None
+    except BaseException:
+        training.cancel()
+        raise
+    training.finish()
     try:
         content = await apply_imported_places(store, content)
         await store.purge_expired(clock.now())

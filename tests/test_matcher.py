@@ -247,3 +247,27 @@ def test_a_serving_process_gets_its_matcher_from_a_child(threads: str, trained_h
     result = json.loads(run.stdout)
     assert result["scipy"] is trained_here
     assert result["topics"] == [_MATCHER.match(q).topic for q in questions]
+
+
+def test_a_training_child_stops_when_its_start_up_fails() -> None:
+    # A start-up that fails on the database cancels the training instead of waiting for it.
+    code = """
+import json, multiprocessing, time
+from bot.content import load_content
+from bot.core.matcher import Matcher
+c = load_content()
+ahead = Matcher.train_ahead(c.topics, c.examples, c.concepts)
+in_child = ahead.in_child
+started = time.monotonic()
+ahead.cancel()
+took = time.monotonic() - started
+left = len(multiprocessing.active_children())
+print(json.dumps({"in_child": in_child, "s": took, "children": left}))
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    result = json.loads(run.stdout)
+    assert result["in_child"]
+    assert result["s"] < 1.0
+    assert result["children"] == 0

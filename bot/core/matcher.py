@@ -26,12 +26,13 @@ import contextlib
 import ctypes
 import itertools
 import multiprocessing
-import multiprocessing.connection
+import multiprocessing.process
 import pickle
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 import numpy as np
 from rapidfuzz import process
@@ -304,22 +305,17 @@ class Matcher:
         Every engine (each CLI command, each test) would otherwise train again on the same
         examples; the examples themselves are the key, so edited content trains anew.
         """
-        key = (
-            tuple(topics),
-            tuple(training_examples(topics, examples)),
-            tuple(
-                (c, lang, tuple(texts))
-                for c, by_lang in (concepts or {}).items()
-                for lang, texts in by_lang.items()
-            ),
-        )
-        matcher = _TRAINED.get(key)
-        if matcher is None:
-            if len(_TRAINED) >= 4:
-                _TRAINED.clear()
-            matcher = _trained_in_child(topics, examples, concepts)
-            matcher = _TRAINED[key] = matcher or cls(topics, examples, concepts)
-        return matcher
+        return cls.train_ahead(topics, examples, concepts).finish()
+
+    @classmethod
+    def train_ahead(
+        cls,
+        topics: Mapping[str, Topic],
+        examples: Mapping[str, Mapping[str, Iterable[str]]],
+        concepts: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+    ) -> TrainingAhead:
+        """Start training the matcher `for_content` will return, in a child when possible."""
+        return TrainingAhead(topics, examples, concepts)
 
     def match(self, text: str) -> Match:
         """Score the likeliest topics for `text` and pick the best if it clears the threshold."""
@@ -358,42 +354,102 @@ class Matcher:
         return None
 
 
-def _trained_in_child(
-    topics: Mapping[str, Topic],
-    examples: Mapping[str, Mapping[str, Iterable[str]]],
-    concepts: Mapping[str, Mapping[str, Iterable[str]]] | None,
-) -> Matcher | None:
-    """A matcher trained in a forked child and sent back; None where that cannot be done.
+#: Seconds a training child may take (4 s here, ten times that on a small board) before it
+#: is taken for stuck and the matcher is trained in the process itself.
+CHILD_TIMEOUT = 120.0
+
+
+class TrainingAhead:
+    """A matcher being trained, in a forked child where possible, for `Matcher.for_content`.
 
     Training leaves its libraries (scipy, LIBLINEAR) and ~10 MB of fragmented heap in the
-    process that trains: a serving process pays for them all its life. A child made by fork
-    has the same string hashes as this process (the n-gram ids), so its vectoriser works here.
-    Forking is only safe while this process has a single thread (a thread holding a lock at
-    the fork would leave the child stuck), so with threads, or without fork, the caller trains.
+    process that trains: a serving process would pay for them all its life. A child made by
+    fork has the same string hashes as this process (the n-gram ids), so the vectoriser it
+    sends back works here. Forking is only safe while this process has a single thread (a
+    thread holding a lock at the fork would leave the child stuck): with threads, or without
+    fork, `finish` trains here. Started early, the child trains while the caller opens its
+    database, and a start-up that fails on the database need not wait for it (`cancel`).
     """
-    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_train_and_send, args=(sender, topics, examples, concepts), daemon=True
-    )
-    try:
-        child.start()
-        sender.close()
-        data = receiver.recv_bytes()
-    except (OSError, EOFError):  # no fork allowed, or the child died (out of memory)
-        return None
-    finally:
-        receiver.close()
-        if child.pid is not None:
+
+    def __init__(
+        self,
+        topics: Mapping[str, Topic],
+        examples: Mapping[str, Mapping[str, Iterable[str]]],
+        concepts: Mapping[str, Mapping[str, Iterable[str]]] | None,
+    ) -> None:
+        self._content = (topics, examples, concepts)
+        self._key = (
+            tuple(topics),
+            tuple(training_examples(topics, examples)),
+            tuple(
+                (c, lang, tuple(texts))
+                for c, by_lang in (concepts or {}).items()
+                for lang, texts in by_lang.items()
+            ),
+        )
+        self._child: tuple[multiprocessing.process.BaseProcess, Connection] | None = None
+        if self._key in _TRAINED or threading.active_count() > 1:
+            return
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_train_and_send, args=(sender, *self._content), daemon=True)
+        try:
+            child.start()
+        except OSError:  # no fork allowed here (a sandbox, a process limit)
+            receiver.close()
+            return
+        finally:
+            sender.close()
+        self._child = (child, receiver)
+
+    @property
+    def in_child(self) -> bool:
+        """Whether a child process is training (else `finish` trains here, or had it already)."""
+        return self._child is not None
+
+    def finish(self) -> Matcher:
+        """The trained matcher: the child's when it sent one, else trained here."""
+        matcher = _TRAINED.get(self._key) or self._received()
+        if matcher is None:
+            matcher = Matcher(*self._content)
+        if self._key not in _TRAINED:
+            if len(_TRAINED) >= 4:
+                _TRAINED.clear()
+            _TRAINED[self._key] = matcher
+        return matcher
+
+    def cancel(self) -> None:
+        """Stop the child: the caller will not need the matcher."""
+        if self._child is not None:
+            child, receiver = self._child
+            self._child = None
+            child.kill()
             child.join()
-    matcher = pickle.loads(data)
-    return matcher if isinstance(matcher, Matcher) else None
+            receiver.close()
+
+    def _received(self) -> Matcher | None:
+        if self._child is None:
+            return None
+        child, receiver = self._child
+        self._child = None
+        try:
+            if not receiver.poll(CHILD_TIMEOUT):  # stuck: train here rather than wait on
+                child.kill()
+                return None
+            data = receiver.recv_bytes()
+        except (OSError, EOFError):  # the child died (out of memory, killed)
+            return None
+        finally:
+            receiver.close()
+            child.join()
+        matcher = pickle.loads(data)
+        return matcher if isinstance(matcher, Matcher) else None
 
 
 def _train_and_send(
-    sender: multiprocessing.connection.Connection,
+    sender: Connection,
     topics: Mapping[str, Topic],
     examples: Mapping[str, Mapping[str, Iterable[str]]],
     concepts: Mapping[str, Mapping[str, Iterable[str]]] | None,
