@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.content import Content, Localized, Topic
-from bot.core.matcher import ANSWER_THRESHOLD, Concepts, Matcher, ngrams
+from bot.core.matcher import ANSWER_THRESHOLD, Concepts, Matcher, ngrams, training_examples
 from bot.text import fold, normalize
 from tests.conftest import shipped_content
 
@@ -271,3 +271,21 @@ print(json.dumps({"in_child": in_child, "s": took, "children": left}))
     assert result["in_child"]
     assert result["s"] < 1.0
     assert result["children"] == 0
+
+
+@pytest.mark.parametrize("name", ["frozen_b.yaml", "frozen_c.yaml"])
+def test_accuracy_on_the_later_frozen_files(name: str) -> None:
+    # As `make eval` counts them: a message that is also a training text is left out.
+    content = shipped_content()
+    trained = {
+        normalize(text) for _c, _l, text in training_examples(content.topics, content.examples)
+    }
+    items = yaml.safe_load(Path("tests/data/eval", name).read_text(encoding="utf-8"))
+    unseen = [q for q in items if normalize(q["text"]) not in trained]
+    on = [q for q in unseen if q["topic"] and not q["topic"].startswith("_")]
+    off = [q for q in unseen if q["topic"] is None]
+    top1 = sum(_MATCHER.match(q["text"]).topic == q["topic"] for q in on) / len(on)
+    answered = sum(_MATCHER.match(q["text"]).topic is not None for q in off) / len(off)
+    assert len(on) >= 150
+    assert top1 >= MIN_TOP1
+    assert answered <= MAX_OFF_TOPIC_ANSWERED
