@@ -154,7 +154,7 @@ def test_wheel_ships_every_content_file_and_the_compiled_catalogs(installed: Ins
     missing = _content_files() - shipped
     assert not missing, f"add a glob for {missing} to bot._content in pyproject.toml"
     assert shipped - {"__init__.py"} == _content_files()
-    assert {"examples/part_a.yaml", "report_template.docx", "faq.yaml"} <= shipped
+    assert {"examples/part_a.yaml", "concepts.yaml", "report_template.docx", "faq.yaml"} <= shipped
     for lang in ("vi", "en"):
         assert f"bot/_locales/{lang}/LC_MESSAGES/messages.mo" in names
     assert not any(n.endswith(".po") for n in names)  # sources stay in the sdist
